@@ -1,0 +1,77 @@
+// CPU backend for GLM-4 checkpoints (model_type chatglm | glm | glm4): loads a checkpoint folder (safetensors,
+// single file or sharded) and runs it as a LanguageModel with a KV cache, batched prefill and a seeded sampler.
+//
+//   auto model = alltools::model::load_cpu_model("/path/to/glm-4-9b-chat", {});   // Result<unique_ptr<LanguageModel>>
+//   model.value()->append(prompt_ids);
+//   auto out = model.value()->generate({.sampling = {}, .stop_ids = {eos}, .max_new_tokens = 64}, on_token);
+//
+// Nothing here assumes GLM-4-9B's sizes: every dimension comes from config.json.
+// Thread-safety: as LanguageModel (one caller at a time; CancelToken from any thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "model/language_model.h"
+
+namespace alltools::model {
+
+struct CpuModelOptions {
+  // How weight matrices are held in memory. kAsStored keeps F32/BF16/F16 tensors as stored (zero-copy views
+  // into the mapped files); kBF16 keeps BF16 as stored and rounds F32/F16 to BF16; kF32 converts to f32;
+  // kInt8 quantizes every matrix at load time to int8 with one f32 scale per output row (weight-only).
+  // Norm weights and biases are always f32. Arithmetic is f32 with f32 accumulation in every mode.
+  enum class WeightType { kAsStored, kF32, kBF16, kInt8 };
+  WeightType weights = WeightType::kAsStored;
+  int threads = 0;      // worker threads for the kernels; 0 = all cores this process may run on
+  int max_context = 0;  // KV cache capacity in tokens; 0 = the config's maximum (pages are committed lazily)
+};
+
+// Parses "f32" | "bf16" | "int8" | "stored" (the CLI's --dtype).
+Result<CpuModelOptions::WeightType> parse_weight_type(std::string_view text);
+std::string_view weight_type_name(CpuModelOptions::WeightType type);
+
+// Shapes of a model built from random weights instead of a checkpoint (benchmarks, tests).
+// "glm4-9b" = GLM-4-9B's real shapes (40 layers, hidden 4096, ffn 13696, 32/2 heads, vocab 151552);
+// "glm4-9b:layers=N" keeps the shapes with N layers; "tiny" is a small model for tests.
+struct SyntheticSpec {
+  std::string preset = "glm4-9b";
+  int layers = 0;  // 0 = the preset's
+  std::uint64_t seed = 1;
+};
+Result<SyntheticSpec> parse_synthetic_spec(std::string_view text);  // "glm4-9b:layers=4"
+
+// The CPU model. Beyond LanguageModel it exposes what checks and benchmarks need.
+class CpuModel : public LanguageModel {
+ public:
+  // Like append(), and also returns the logits at every appended position: [tokens.size(), vocab] row-major.
+  virtual Result<std::vector<float>> append_with_logits(std::span<const TokenId> tokens,
+                                                        const CancelToken* cancel = nullptr) = 0;
+  // Logits after the last token in the cache ([vocab]); computes them if a rewind made them stale.
+  // Errors: kInvalidArgument when the cache is empty.
+  virtual Result<std::vector<float>> last_logits() = 0;
+  // Timings of the last append()/append_with_logits() (prefill) or generate() call.
+  virtual const Timings& last_timings() const = 0;
+  // Bytes of weight matrices read by one decode step (every matrix once + one embedding row); for GB/s figures.
+  virtual std::uint64_t weight_bytes_per_token() const = 0;
+  // Bytes of weights held (matrices, embeddings, norms), whether mapped or owned.
+  virtual std::uint64_t weight_bytes() const = 0;
+  // Name of the SIMD kernel set chosen at run time ("avx512", "avx2", "scalar").
+  virtual std::string_view kernel_name() const = 0;
+  virtual int threads() const = 0;
+};
+
+// Loads config.json + safetensors from `model_dir`. Errors name the file and tensor: missing/truncated shards,
+// headers that lie about offsets or sizes, wrong tensor shapes or dtypes, unknown model_type.
+Result<std::unique_ptr<CpuModel>> open_cpu_model(const std::string& model_dir, const CpuModelOptions& options);
+Result<std::unique_ptr<LanguageModel>> load_cpu_model(const std::string& model_dir, const CpuModelOptions& options);
+
+// A model with random weights of the given shapes (weights generated in memory, then held per options.weights;
+// kAsStored means bf16).
+Result<std::unique_ptr<CpuModel>> open_synthetic_cpu_model(const SyntheticSpec& spec, const CpuModelOptions& options);
+
+}  // namespace alltools::model

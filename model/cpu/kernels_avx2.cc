@@ -1,0 +1,59 @@
+// AVX2 + FMA + F16C kernel set (compiled with those flags only in this file; selected at run time).
+#include "model/cpu/kernels.h"
+
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <cstddef>
+
+namespace alltools::model::cpu {
+namespace {
+
+struct Isa {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static constexpr int kTileTokens = 4;  // 4 x 3 accumulators + 3 weight vectors + 1 input: 16 ymm registers
+  static constexpr int kTileRows = 3;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float a) { return _mm256_set1_ps(a); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static float hsum(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  template <WeightFormat F>
+  static V load_w(const void* base, std::size_t i) {
+    if constexpr (F == WeightFormat::kF32) {
+      return _mm256_loadu_ps(static_cast<const float*>(base) + i);
+    } else if constexpr (F == WeightFormat::kBF16) {
+      const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const std::uint16_t*>(base) + i));
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    } else if constexpr (F == WeightFormat::kF16) {
+      return _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const std::uint16_t*>(base) + i)));
+    } else {
+      const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(static_cast<const std::int8_t*>(base) + i));
+      return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+    }
+  }
+};
+
+#include "model/cpu/kernels_simd.inc"
+
+const KernelSet kAvx2 = {"avx2", matmul, dot, axpy, sum_squares};
+
+}  // namespace
+
+const KernelSet* avx2_kernels() { return &kAvx2; }
+
+}  // namespace alltools::model::cpu
+#else
+namespace alltools::model::cpu {
+const KernelSet* avx2_kernels() { return nullptr; }
+}  // namespace alltools::model::cpu
+#endif

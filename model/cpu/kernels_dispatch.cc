@@ -1,0 +1,40 @@
+// Run-time choice of the kernel set: the widest instruction set both compiled in and reported by CPUID.
+#include "model/cpu/kernels.h"
+
+namespace alltools::model::cpu {
+namespace {
+
+bool cpu_has_avx512() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx2() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+std::vector<const KernelSet*> available_kernels() {
+  std::vector<const KernelSet*> sets = {scalar_kernels()};
+  if (avx2_kernels() != nullptr && cpu_has_avx2()) sets.push_back(avx2_kernels());
+  if (avx512_kernels() != nullptr && cpu_has_avx512()) sets.push_back(avx512_kernels());
+  return sets;
+}
+
+const KernelSet& best_kernels() {
+  static const KernelSet* const best = available_kernels().back();
+  return *best;
+}
+
+}  // namespace alltools::model::cpu

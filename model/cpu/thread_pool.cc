@@ -1,0 +1,96 @@
+#include "model/cpu/thread_pool.h"
+
+#include <sched.h>
+
+#include "common/check.h"
+
+namespace alltools::model::cpu {
+namespace {
+// Iterations a worker polls for the next region before sleeping on the condition variable: decode issues
+// hundreds of short regions per token, and waking a sleeping thread costs tens of microseconds.
+constexpr int kSpinIterations = 20000;
+}  // namespace
+
+int available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc > 0 ? static_cast<int>(hc) : 1;
+}
+
+ThreadPool::ThreadPool(int threads) {
+  ALLTOOLS_CHECK(threads >= 1);
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_main(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    ++generation_;
+    published_.store(generation_, std::memory_order_release);
+  }
+  start_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run(const std::function<void(int)>& fn) {
+  if (workers_.empty()) {
+    fn(0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = &fn;
+    pending_ = static_cast<int>(workers_.size());
+    ++generation_;
+    published_.store(generation_, std::memory_order_release);
+  }
+  start_cv_.notify_all();
+  fn(0);
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::parallel_for(int n, int align, const std::function<void(int, int)>& fn) {
+  const int parts = size();
+  const int units = (n + align - 1) / align;
+  run([&](int worker) {
+    const int u0 = static_cast<int>(static_cast<long long>(units) * worker / parts);
+    const int u1 = static_cast<int>(static_cast<long long>(units) * (worker + 1) / parts);
+    const int begin = std::min(n, u0 * align);
+    const int end = std::min(n, u1 * align);
+    if (begin < end) fn(begin, end);
+  });
+}
+
+void ThreadPool::worker_main(int index) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    for (int i = 0; i < kSpinIterations && published_.load(std::memory_order_acquire) == seen; ++i) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    }
+    const std::function<void(int)>* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (stop_) return;
+      job = job_;
+    }
+    (*job)(index);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+}
+
+}  // namespace alltools::model::cpu

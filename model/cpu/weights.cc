@@ -1,0 +1,284 @@
+#include "model/cpu/weights.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "model/cpu/thread_pool.h"
+
+namespace alltools::model::cpu {
+namespace {
+
+using WeightType = CpuModelOptions::WeightType;
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+template <class T>
+std::shared_ptr<std::vector<T>> owned(std::size_t n) {
+  return std::make_shared<std::vector<T>>(n);
+}
+
+// Row of `cols` elements starting at element `base`, widened to f32.
+void row_to_f32(const TensorView& v, std::size_t base, int cols, float* out) {
+  const std::byte* p = v.data.data();
+  switch (v.info->dtype) {
+    case DType::kF32:
+      std::memcpy(out, p + 4 * base, 4 * static_cast<std::size_t>(cols));
+      return;
+    case DType::kBF16:
+    case DType::kF16: {
+      const bool bf16 = v.info->dtype == DType::kBF16;
+      for (int k = 0; k < cols; ++k) {
+        std::uint16_t h;
+        std::memcpy(&h, p + 2 * (base + k), 2);
+        out[k] = bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+      }
+      return;
+    }
+    default: break;
+  }
+  ALLTOOLS_CHECK_MSG(false, "row_to_f32(): dtype not validated");
+}
+
+class Binder {
+ public:
+  Binder(TensorSource& source, WeightType type, ThreadPool& pool) : source_(source), type_(type), pool_(pool) {}
+
+  Result<TensorView> fetch(const std::string& name, const std::vector<std::int64_t>& shape) {
+    ALLTOOLS_ASSIGN_OR_RETURN(TensorView v, source_.get(name, shape));
+    const DType dt = v.info->dtype;
+    if (dt != DType::kF32 && dt != DType::kBF16 && dt != DType::kF16) {
+      return make_error(ErrorCode::kUnsupported, v.file + ": tensor '" + name + "' has dtype " +
+                                                     std::string(dtype_name(dt)) + " (supported: F32, BF16, F16)");
+    }
+    if (v.info->shape != shape) {
+      return make_error(ErrorCode::kInvalidArgument, v.file + ": tensor '" + name + "' has shape " +
+                                                         shape_text(v.info->shape) + ", expected " +
+                                                         shape_text(shape) + " from config.json");
+    }
+    return v;
+  }
+
+  Result<std::vector<float>> vector(const std::string& name, std::int64_t n) {
+    ALLTOOLS_ASSIGN_OR_RETURN(TensorView v, fetch(name, {n}));
+    std::vector<float> out(static_cast<std::size_t>(n));
+    row_to_f32(v, 0, static_cast<int>(n), out.data());
+    return out;
+  }
+
+  Result<Matrix> matrix(const std::string& name, int rows, int cols) {
+    ALLTOOLS_ASSIGN_OR_RETURN(TensorView v, fetch(name, {rows, cols}));
+    Matrix m;
+    m.ref.rows = rows;
+    m.ref.cols = cols;
+    const DType dt = v.info->dtype;
+    const std::size_t n = static_cast<std::size_t>(rows) * cols;
+    const auto aligned = [&](std::size_t a) { return reinterpret_cast<std::uintptr_t>(v.data.data()) % a == 0; };
+    const bool keep_f32 = dt == DType::kF32 && aligned(4) && type_ != WeightType::kBF16 && type_ != WeightType::kInt8;
+    const bool keep_bf16 = dt == DType::kBF16 && aligned(2) && type_ != WeightType::kF32 && type_ != WeightType::kInt8;
+    const bool keep_f16 = dt == DType::kF16 && aligned(2) && type_ == WeightType::kAsStored;
+    if (keep_f32 || keep_bf16 || keep_f16) {
+      m.ref.format = keep_f32 ? WeightFormat::kF32 : keep_bf16 ? WeightFormat::kBF16 : WeightFormat::kF16;
+      m.ref.data = v.data.data();
+      m.owner = v.owner;
+      return m;
+    }
+    const bool to_bf16 = type_ == WeightType::kBF16 || (type_ == WeightType::kAsStored && dt == DType::kBF16);
+    if (type_ == WeightType::kInt8) {
+      auto q = owned<std::int8_t>(n);
+      auto scales = owned<float>(static_cast<std::size_t>(rows));
+      pool_.parallel_for(rows, 1, [&](int r0, int r1) {
+        std::vector<float> row(static_cast<std::size_t>(cols));
+        for (int r = r0; r < r1; ++r) {
+          const std::size_t base = static_cast<std::size_t>(r) * cols;
+          row_to_f32(v, base, cols, row.data());
+          float amax = 0.0f;
+          for (float x : row) amax = std::max(amax, std::fabs(x));
+          const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+          const float inv = 1.0f / scale;
+          (*scales)[r] = scale;
+          for (int k = 0; k < cols; ++k) {
+            (*q)[base + k] = static_cast<std::int8_t>(std::clamp(std::nearbyint(row[k] * inv), -127.0f, 127.0f));
+          }
+        }
+      });
+      m.ref.format = WeightFormat::kI8;
+      m.ref.data = q->data();
+      m.ref.row_scales = scales->data();
+      m.owner = std::make_shared<std::pair<decltype(q), decltype(scales)>>(q, scales);
+      return m;
+    }
+    if (to_bf16) {
+      auto b = owned<std::uint16_t>(n);
+      pool_.parallel_for(rows, 1, [&](int r0, int r1) {
+        std::vector<float> row(static_cast<std::size_t>(cols));
+        for (int r = r0; r < r1; ++r) {
+          const std::size_t base = static_cast<std::size_t>(r) * cols;
+          row_to_f32(v, base, cols, row.data());
+          for (int k = 0; k < cols; ++k) (*b)[base + k] = f32_to_bf16(row[k]);
+        }
+      });
+      m.ref.format = WeightFormat::kBF16;
+      m.ref.data = b->data();
+      m.owner = b;
+      return m;
+    }
+    auto f = owned<float>(n);
+    pool_.parallel_for(rows, 1, [&](int r0, int r1) {
+      for (int r = r0; r < r1; ++r) {
+        row_to_f32(v, static_cast<std::size_t>(r) * cols, cols, f->data() + static_cast<std::size_t>(r) * cols);
+      }
+    });
+    m.ref.format = WeightFormat::kF32;
+    m.ref.data = f->data();
+    m.owner = f;
+    return m;
+  }
+
+ private:
+  TensorSource& source_;
+  WeightType type_;
+  ThreadPool& pool_;
+};
+
+struct Names {
+  std::string embedding, final_norm, lm_head;
+  std::string layer(int i, const char* hf, const char* chatglm, Architecture arch) const {
+    return arch == Architecture::kChatGlm ? "transformer.encoder.layers." + std::to_string(i) + "." + chatglm
+                                          : "model.layers." + std::to_string(i) + "." + hf;
+  }
+};
+
+std::uint64_t format_bytes(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kF32: return 4;
+    case WeightFormat::kBF16:
+    case WeightFormat::kF16: return 2;
+    case WeightFormat::kI8: return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::uint64_t Matrix::bytes() const {
+  std::uint64_t b = static_cast<std::uint64_t>(ref.rows) * ref.cols * format_bytes(ref.format);
+  if (ref.format == WeightFormat::kI8) b += static_cast<std::uint64_t>(ref.rows) * 4;
+  return b;
+}
+
+std::uint64_t ModelWeights::matrix_bytes_per_token() const {
+  std::uint64_t b = lm_head.bytes() + embedding.bytes() / std::max(1, embedding.ref.rows);
+  for (const auto& l : layers) {
+    for (const auto& m : l.qkv) b += m.bytes();
+    b += l.o.bytes() + l.gate_up.bytes() + l.down.bytes();
+  }
+  return b;
+}
+
+std::uint64_t ModelWeights::total_bytes() const {
+  std::uint64_t b = embedding.bytes() + (lm_head.ref.data == embedding.ref.data ? 0 : lm_head.bytes());
+  for (const auto& l : layers) {
+    for (const auto& m : l.qkv) b += m.bytes();
+    b += l.o.bytes() + l.gate_up.bytes() + l.down.bytes();
+  }
+  return b;
+}
+
+Result<ModelWeights> load_weights(const ModelConfig& c, TensorSource& source, CpuModelOptions::WeightType type,
+                                  ThreadPool& pool) {
+  Binder bind(source, type, pool);
+  const bool chatglm = c.arch == Architecture::kChatGlm;
+  const int H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), F = c.intermediate_size, V = c.vocab_size;
+  ModelWeights w;
+  const std::string embedding_name =
+      chatglm ? "transformer.embedding.word_embeddings.weight" : "model.embed_tokens.weight";
+  ALLTOOLS_ASSIGN_OR_RETURN(w.embedding, bind.matrix(embedding_name, V, H));
+  Names names;
+  for (int i = 0; i < c.num_layers; ++i) {
+    const auto name = [&](const char* hf, const char* cg) { return names.layer(i, hf, cg, c.arch); };
+    LayerWeights l;
+    ALLTOOLS_ASSIGN_OR_RETURN(l.input_norm, bind.vector(name("input_layernorm.weight", "input_layernorm.weight"), H));
+    l.qkv_bias.assign(static_cast<std::size_t>(Q + 2 * KV), 0.0f);
+    if (chatglm) {
+      ALLTOOLS_ASSIGN_OR_RETURN(Matrix qkv, bind.matrix(name("", "self_attention.query_key_value.weight"), Q + 2 * KV, H));
+      l.qkv.push_back(std::move(qkv));
+      l.qkv_offsets = {0};
+      if (c.qkv_bias) {
+        ALLTOOLS_ASSIGN_OR_RETURN(l.qkv_bias, bind.vector(name("", "self_attention.query_key_value.bias"), Q + 2 * KV));
+      }
+    } else {
+      const char* proj[3] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+      const int rows[3] = {Q, KV, KV};
+      const int offsets[3] = {0, Q, Q + KV};
+      for (int p = 0; p < 3; ++p) {
+        ALLTOOLS_ASSIGN_OR_RETURN(Matrix m, bind.matrix(name(proj[p], "") + ".weight", rows[p], H));
+        l.qkv.push_back(std::move(m));
+        l.qkv_offsets.push_back(offsets[p]);
+        if (c.qkv_bias) {
+          ALLTOOLS_ASSIGN_OR_RETURN(auto bias, bind.vector(name(proj[p], "") + ".bias", rows[p]));
+          std::copy(bias.begin(), bias.end(), l.qkv_bias.begin() + offsets[p]);
+        }
+      }
+    }
+    ALLTOOLS_ASSIGN_OR_RETURN(l.o, bind.matrix(name("self_attn.o_proj.weight", "self_attention.dense.weight"), H, Q));
+    ALLTOOLS_ASSIGN_OR_RETURN(l.post_attention_norm,
+                              bind.vector(name("post_attention_layernorm.weight", "post_attention_layernorm.weight"), H));
+    ALLTOOLS_ASSIGN_OR_RETURN(l.gate_up, bind.matrix(name("mlp.gate_up_proj.weight", "mlp.dense_h_to_4h.weight"), 2 * F, H));
+    ALLTOOLS_ASSIGN_OR_RETURN(l.down, bind.matrix(name("mlp.down_proj.weight", "mlp.dense_4h_to_h.weight"), H, F));
+    if (c.arch == Architecture::kGlm4) {
+      ALLTOOLS_ASSIGN_OR_RETURN(l.post_self_attn_norm, bind.vector(name("post_self_attn_layernorm.weight", ""), H));
+      ALLTOOLS_ASSIGN_OR_RETURN(l.post_mlp_norm, bind.vector(name("post_mlp_layernorm.weight", ""), H));
+    }
+    w.layers.push_back(std::move(l));
+  }
+  ALLTOOLS_ASSIGN_OR_RETURN(w.final_norm,
+                            bind.vector(chatglm ? "transformer.encoder.final_layernorm.weight" : "model.norm.weight", H));
+  if (c.tie_word_embeddings) {
+    w.lm_head = w.embedding;
+  } else {
+    ALLTOOLS_ASSIGN_OR_RETURN(w.lm_head, bind.matrix(chatglm ? "transformer.output_layer.weight" : "lm_head.weight", V, H));
+  }
+  return w;
+}
+
+// ---- synthetic weights ----
+
+Result<TensorView> SyntheticSource::get(const std::string& name, const std::vector<std::int64_t>& shape) {
+  auto info = std::make_unique<TensorInfo>();
+  info->name = name;
+  info->dtype = DType::kBF16;
+  info->shape = shape;
+  const std::uint64_t n = static_cast<std::uint64_t>(info->numel());
+  info->end = n * 2;
+  auto data = std::make_shared<std::vector<std::uint16_t>>(n);
+  // Norm weights are 1; matrices and biases uniform in +-1/sqrt(fan_in) (keeps activations O(1)).
+  const bool is_norm = name.find("norm") != std::string::npos;
+  const float scale = shape.size() == 2 ? 1.0f / std::sqrt(static_cast<float>(shape[1])) : 0.02f;
+  std::uint64_t state = seed_ ^ std::hash<std::string>{}(name);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    float value = 1.0f;
+    if (!is_norm) {
+      state += 0x9e3779b97f4a7c15ull;  // splitmix64
+      std::uint64_t z = state;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      z ^= z >> 31;
+      value = scale * (static_cast<float>(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+    }
+    (*data)[i] = f32_to_bf16(value);
+  }
+  TensorView v;
+  v.info = info.get();
+  v.data = std::span<const std::byte>(reinterpret_cast<const std::byte*>(data->data()), n * 2);
+  v.file = "synthetic";
+  v.owner = data;
+  infos_.push_back(std::move(info));
+  return v;
+}
+
+}  // namespace alltools::model::cpu
