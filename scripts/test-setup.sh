@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Test set-up beyond apt packages (idempotent; fast when everything is already present).
+# Run by scripts/test.sh before ctest. Each module appends its own block.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# --- functions (issue 7): real MCP servers from npm for tests/functions (installed into tests/functions/npm/,
+# node_modules is gitignored). Versions pinned in tests/functions/npm/package.json + package-lock.json.
+mcp_dir="$root/tests/functions/npm"
+if [ -x "$mcp_dir/node_modules/.bin/mcp-server-everything" ] && [ -x "$mcp_dir/node_modules/.bin/mcp-server-filesystem" ]; then
+  echo "test-setup: MCP test servers present"
+else
+  echo "test-setup: installing MCP test servers into $mcp_dir"
+  (cd "$mcp_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
