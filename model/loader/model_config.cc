@@ -168,6 +168,10 @@ Result<ModelConfig> parse_model_config(std::string_view json_text, std::string_v
   if (!parsed.ok()) return parsed;
   ModelConfig c = std::move(parsed).value();
   c.eos_token_ids = eos_ids(j);
+  for (const char* key : {"dtype", "torch_dtype"}) {
+    const auto it = j.find(key);
+    if (it != j.end() && it->is_string() && it->get<std::string>() == "bfloat16") c.rope_inv_freq_bf16 = true;
+  }
   const auto bad = [&](const std::string& what) {
     return make_error(ErrorCode::kParse, std::string(label) + ": " + what);
   };

@@ -27,6 +27,9 @@ struct ModelConfig {
   int head_dim = 0;
   int rotary_dim = 0;         // leading dims of each head that get RoPE (even)
   double rope_theta = 10000.0;
+  // HF transformers holds RoPE's inv_freq buffer in the model's dtype, so a bf16 checkpoint (config "dtype" or
+  // "torch_dtype" = "bfloat16") rotates with bf16-rounded frequencies; matching that reproduces HF's logits.
+  bool rope_inv_freq_bf16 = false;
   double rms_eps = 1.5625e-7;
   bool qkv_bias = true;
   bool tie_word_embeddings = false;

@@ -1,0 +1,116 @@
+// `alltools check-model`: runs a checkpoint against a reference produced by the HF implementation and reports
+// the max abs logit error and whether the greedy continuation matches (exit 0 = pass, 1 = fail, 2 = usage/load).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <string>
+
+#include "apps/alltools/command.h"
+#include "model/cpu/reference_check.h"
+
+namespace {
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: alltools check-model --model DIR [--reference FILE] [--dtype stored|f32|bf16|int8]\n"
+               "                            [--threads N] [--tolerance X] [--min-greedy N]\n\n"
+               "Loads the checkpoint in DIR (config.json: chatglm | glm | glm4; safetensors, sharded or not), runs\n"
+               "the reference's input_ids in one prefill and prints the max absolute logit error over every\n"
+               "position, then the greedy continuation against greedy_ids and the per-step logit error.\n"
+               "  --reference FILE  reference safetensors (default DIR/reference.safetensors)\n"
+               "  --dtype D         weights in memory: stored (default; bf16 stays bf16), f32, bf16, int8\n"
+               "  --tolerance X     max abs error allowed (default 1e-3; with int8 the error is only printed)\n"
+               "  --min-greedy N    leading greedy tokens that must match (default all; 8 with int8)\n"
+               "Exit status: 0 pass, 1 error above tolerance or greedy mismatch, 2 bad usage or load failure.\n");
+}
+
+std::string ids_text(const std::vector<alltools::model::TokenId>& ids) {
+  std::string s;
+  for (std::size_t i = 0; i < ids.size(); ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  return s;
+}
+
+int run_check_model(int argc, char** argv) {
+  using namespace alltools::model;
+  std::string model_dir, reference;
+  ReferenceCheckOptions options;
+  bool tolerance_set = false, greedy_set = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "check-model: %s needs a value\n", flag);
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    const char* v = nullptr;
+    if (arg == "--help" || arg == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (arg == "--model") {
+      if (!(v = value("--model"))) return 2;
+      model_dir = v;
+    } else if (arg == "--reference") {
+      if (!(v = value("--reference"))) return 2;
+      reference = v;
+    } else if (arg == "--dtype") {
+      if (!(v = value("--dtype"))) return 2;
+      auto type = parse_weight_type(v);
+      if (!type.ok()) {
+        std::fprintf(stderr, "check-model: %s\n", type.error().message.c_str());
+        return 2;
+      }
+      options.model.weights = type.value();
+    } else if (arg == "--threads") {
+      if (!(v = value("--threads"))) return 2;
+      options.model.threads = std::atoi(v);
+    } else if (arg == "--tolerance") {
+      if (!(v = value("--tolerance"))) return 2;
+      options.tolerance = std::strtod(v, nullptr);
+      tolerance_set = true;
+    } else if (arg == "--min-greedy") {
+      if (!(v = value("--min-greedy"))) return 2;
+      options.min_greedy_match = std::atoi(v);
+      greedy_set = true;
+    } else {
+      std::fprintf(stderr, "check-model: unknown argument '%s'\n\n", arg.c_str());
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (model_dir.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  if (reference.empty()) reference = (std::filesystem::path(model_dir) / "reference.safetensors").string();
+  const bool int8 = options.model.weights == CpuModelOptions::WeightType::kInt8;
+  if (int8 && !tolerance_set) options.tolerance = std::numeric_limits<double>::infinity();
+  if (int8 && !greedy_set) options.min_greedy_match = 8;
+
+  auto report = run_reference_check(model_dir, reference, options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "check-model: %s\n", report.error().message.c_str());
+    return 2;
+  }
+  const ReferenceCheckReport& r = report.value();
+  std::printf("model      %s (dtype %s, kernels %s, %d threads)\n", model_dir.c_str(),
+              std::string(weight_type_name(options.model.weights)).c_str(), r.kernel.c_str(), r.threads);
+  std::printf("prompt     %d tokens, vocab %d, prefill %.3f s\n", r.prompt_tokens, r.vocab, r.prefill_seconds);
+  std::printf("logits     max abs error %.3g (worst at position %d), tolerance %.3g\n", r.max_abs_error,
+              r.worst_position, options.tolerance);
+  std::printf("greedy     %d/%zu tokens match (decode %.3f s); step logits max abs error %.3g\n", r.greedy_matched,
+              r.expected.size(), r.decode_seconds, r.max_step_error);
+  if (r.greedy_matched < static_cast<int>(r.expected.size())) {
+    std::printf("  expected %s\n  actual   %s\n", ids_text(r.expected).c_str(), ids_text(r.actual).c_str());
+  }
+  std::printf("%s\n", r.passed ? "PASS" : "FAIL");
+  return r.passed ? 0 : 1;
+}
+
+}  // namespace
+
+ALLTOOLS_COMMAND("check-model", "check a checkpoint's logits and greedy tokens against a reference", run_check_model);
