@@ -2,6 +2,9 @@
 
 #include <exception>
 
+// valijson aborts on a bad schema unless told to throw; we catch at this adapter.
+#define VALIJSON_USE_EXCEPTIONS 1
+
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
