@@ -1,0 +1,257 @@
+// LanguageModel behaviour of the CPU backend on a real checkpoint: batched prefill equals token-by-token
+// decode, appending a turn reuses the cache, rewind, stop ids, cancellation, context limits, seeded sampling.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "model/cpu/cpu_model.h"
+#include "tests/model/test_paths.h"
+
+namespace alltools::model {
+namespace {
+
+using testing::fixture_dir;
+
+std::unique_ptr<CpuModel> open(const std::string& name, CpuModelOptions options = {}) {
+  auto m = open_cpu_model(fixture_dir(name), options);
+  EXPECT_TRUE(m.ok()) << m.error();
+  return m.ok() ? std::move(m).value() : nullptr;
+}
+
+std::vector<TokenId> prompt(int n) {
+  std::vector<TokenId> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(static_cast<TokenId>((i * 37 + 11) % 1000));
+  return ids;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double d = 0.0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - b[i]));
+  return d;
+}
+
+TEST(CpuModel, InfoComesFromConfig) {
+  auto m = open("glm4-tiny-f32");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->info().architecture, "glm4");
+  EXPECT_EQ(m->info().vocab_size, 1024);
+  EXPECT_EQ(m->info().max_context, 4096);
+  EXPECT_EQ(m->info().name, "glm4-tiny-f32");
+  EXPECT_EQ(m->position(), 0);
+}
+
+TEST(CpuModel, BatchedPrefillEqualsTokenByToken) {
+  auto batched = open("glm-tiny-bf16");
+  auto stepped = open("glm-tiny-bf16");
+  ASSERT_TRUE(batched && stepped);
+  const auto ids = prompt(300);  // more than one prefill chunk
+  auto all = batched->append_with_logits(ids);
+  ASSERT_TRUE(all.ok()) << all.error();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(stepped->append(std::span<const TokenId>(&ids[i], 1)).ok());
+    if (i % 50 == 0 || i + 1 == ids.size()) {
+      auto step = stepped->last_logits();
+      ASSERT_TRUE(step.ok());
+      const std::vector<float> row(all->begin() + i * 1024, all->begin() + (i + 1) * 1024);
+      EXPECT_LT(max_diff(step.value(), row), 1e-4) << "position " << i;
+    }
+  }
+  EXPECT_EQ(batched->position(), 300);
+  EXPECT_EQ(stepped->position(), 300);
+}
+
+TEST(CpuModel, AppendingATurnReusesTheCacheAndRewindRestores) {
+  auto m = open("glm-tiny-f32");
+  auto fresh = open("glm-tiny-f32");
+  ASSERT_TRUE(m && fresh);
+  const auto turn1 = prompt(20);
+  const std::vector<TokenId> turn2 = {5, 6, 7, 8};
+  ASSERT_TRUE(m->append(turn1).ok());
+  ASSERT_TRUE(m->append(turn2).ok());
+  EXPECT_EQ(m->last_timings().prefill_tokens, 4);  // only the new turn ran
+  std::vector<TokenId> both = turn1;
+  both.insert(both.end(), turn2.begin(), turn2.end());
+  ASSERT_TRUE(fresh->append(both).ok());
+  EXPECT_LT(max_diff(m->last_logits().value(), fresh->last_logits().value()), 1e-5);
+
+  // Generate, rewind to the end of turn 1, and the logits there come back.
+  const auto after_turn1 = [&] {
+    auto r = open("glm-tiny-f32");
+    EXPECT_TRUE(r->append(turn1).ok());
+    return r->last_logits().value();
+  }();
+  GenerateRequest req;
+  req.max_new_tokens = 5;
+  ASSERT_TRUE(m->generate(req, nullptr).ok());
+  EXPECT_EQ(m->position(), 29);
+  ASSERT_TRUE(m->rewind(20).ok());
+  EXPECT_EQ(m->position(), 20);
+  EXPECT_LT(max_diff(m->last_logits().value(), after_turn1), 1e-5);
+  EXPECT_EQ(m->rewind(21).error().code, ErrorCode::kOutOfRange);
+}
+
+TEST(CpuModel, GenerateContinuesLikeAppendingTheSampledTokens) {
+  auto m = open("glm-tiny-f32");
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->append(prompt(10)).ok());
+  GenerateRequest req;
+  req.max_new_tokens = 6;
+  std::vector<TokenId> streamed;
+  auto first = m->generate(req, [&](TokenId t) {
+    streamed.push_back(t);
+    return true;
+  });
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->tokens, streamed);
+  EXPECT_EQ(first->finish, FinishReason::kMaxTokens);
+  EXPECT_EQ(first->timings.decode_tokens, 6);
+  // The same continuation, greedily, in two halves.
+  ASSERT_TRUE(m->rewind(10).ok());
+  req.max_new_tokens = 3;
+  auto a = m->generate(req, nullptr);
+  auto b = m->generate(req, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<TokenId> joined = a->tokens;
+  joined.insert(joined.end(), b->tokens.begin(), b->tokens.end());
+  EXPECT_EQ(joined, first->tokens);
+}
+
+TEST(CpuModel, StopIdEndsGenerationAndStaysInTheCache) {
+  auto m = open("glm-tiny-f32");
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->append(prompt(10)).ok());
+  GenerateRequest req;
+  req.max_new_tokens = 8;
+  auto free_run = m->generate(req, nullptr);
+  ASSERT_TRUE(free_run.ok());
+  ASSERT_TRUE(m->rewind(10).ok());
+  req.stop_ids = {free_run->tokens[3]};
+  auto stopped = m->generate(req, nullptr);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->finish, FinishReason::kStopToken);
+  const auto first_stop = std::find(free_run->tokens.begin(), free_run->tokens.end(), free_run->tokens[3]);
+  EXPECT_EQ(stopped->tokens, std::vector<TokenId>(free_run->tokens.begin(), first_stop + 1));
+  EXPECT_EQ(m->position(), 10 + static_cast<int>(stopped->tokens.size()));
+}
+
+TEST(CpuModel, ContextLimitIsEnforced) {
+  CpuModelOptions options;
+  options.max_context = 16;
+  auto m = open("glm-tiny-f32", options);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->info().max_context, 16);
+  const auto too_long = m->append(prompt(17));
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().code, ErrorCode::kOutOfRange);
+  EXPECT_NE(too_long.error().message.find("context too long"), std::string::npos);
+  EXPECT_EQ(m->position(), 0);
+  ASSERT_TRUE(m->append(prompt(12)).ok());
+  GenerateRequest req;
+  req.max_new_tokens = 10;
+  auto r = m->generate(req, nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->finish, FinishReason::kContextFull);
+  EXPECT_EQ(r->tokens.size(), 4u);
+  EXPECT_EQ(m->position(), 16);
+
+  CpuModelOptions beyond;
+  beyond.max_context = 5000;  // config says 4096
+  auto rejected = open_cpu_model(fixture_dir("glm-tiny-f32"), beyond);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.error().code, ErrorCode::kOutOfRange);
+}
+
+TEST(CpuModel, BadTokensAndEmptyCacheAreErrors) {
+  auto m = open("glm-tiny-f32");
+  ASSERT_TRUE(m);
+  const std::vector<TokenId> bad = {3, 1024};
+  EXPECT_EQ(m->append(bad).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(m->position(), 0);
+  EXPECT_EQ(m->generate(GenerateRequest{}, nullptr).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(CpuModel, CancellationStopsAppendAndGenerate) {
+  auto m = open("glm-tiny-f32");
+  ASSERT_TRUE(m);
+  CancelToken cancel;
+  cancel.cancel();
+  const auto r = m->append(prompt(8), &cancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kCancelled);
+  EXPECT_EQ(m->position(), 0);
+  cancel.reset();
+  ASSERT_TRUE(m->append(prompt(8), &cancel).ok());
+  GenerateRequest req;
+  req.max_new_tokens = 50;
+  int seen = 0;
+  auto g = m->generate(req, [&](TokenId) {
+    if (++seen == 3) cancel.cancel();  // as another thread would
+    return true;
+  }, &cancel);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->finish, FinishReason::kCancelled);
+  EXPECT_EQ(g->tokens.size(), 3u);
+  auto stop_by_callback = m->generate(req, [](TokenId) { return false; });
+  ASSERT_TRUE(stop_by_callback.ok());
+  EXPECT_EQ(stop_by_callback->finish, FinishReason::kCancelled);
+  EXPECT_EQ(stop_by_callback->tokens.size(), 1u);
+}
+
+TEST(CpuModel, SeededSamplingIsReproducible) {
+  auto m = open("glm4-tiny-f32");
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->append(prompt(6)).ok());
+  GenerateRequest req;
+  req.max_new_tokens = 12;
+  req.sampling.temperature = 1.3f;
+  req.sampling.top_k = 50;
+  req.sampling.top_p = 0.95f;
+  req.sampling.repetition_penalty = 1.1f;
+  req.sampling.seed = 1234;
+  auto a = m->generate(req, nullptr);
+  ASSERT_TRUE(m->rewind(6).ok());
+  auto b = m->generate(req, nullptr);
+  ASSERT_TRUE(m->rewind(6).ok());
+  req.sampling.seed = 99;
+  auto c = m->generate(req, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->tokens, b->tokens);
+  EXPECT_NE(a->tokens, c->tokens);
+}
+
+TEST(CpuModel, LoadCpuModelReturnsALanguageModel) {
+  auto m = load_cpu_model(fixture_dir("glm-tiny-bf16-chatglm"), {});
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_EQ(m.value()->info().architecture, "chatglm");
+}
+
+TEST(CpuModel, SyntheticModelRunsInEveryWeightType) {
+  using W = CpuModelOptions::WeightType;
+  std::vector<float> reference;
+  for (W type : {W::kAsStored, W::kF32, W::kBF16, W::kInt8}) {
+    CpuModelOptions options;
+    options.weights = type;
+    options.threads = 2;
+    auto m = open_synthetic_cpu_model(SyntheticSpec{"tiny", 0, 3}, options);
+    ASSERT_TRUE(m.ok()) << m.error();
+    ASSERT_TRUE(m.value()->append(prompt(9)).ok());
+    auto logits = m.value()->last_logits();
+    ASSERT_TRUE(logits.ok());
+    for (float v : logits.value()) ASSERT_TRUE(std::isfinite(v));
+    if (type == W::kAsStored) {
+      reference = logits.value();
+      EXPECT_EQ(m.value()->weight_bytes_per_token() % 2, 0u);
+    } else if (type != W::kInt8) {
+      EXPECT_LT(max_diff(logits.value(), reference), 1e-4);  // synthetic weights are bf16: exact in f32 and bf16
+    } else {
+      EXPECT_LT(max_diff(logits.value(), reference), 0.5);
+    }
+  }
+  EXPECT_FALSE(parse_synthetic_spec("glm4-9b:layers=x").ok());
+  EXPECT_EQ(parse_synthetic_spec("glm4-9b:layers=4")->layers, 4);
+}
+
+}  // namespace
+}  // namespace alltools::model

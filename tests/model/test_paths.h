@@ -1,0 +1,37 @@
+// Paths of the shared fixtures and a scratch folder for tests of the model module.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace alltools::model::testing {
+
+inline std::string fixture_dir(const std::string& name) {
+  return std::string(ALLTOOLS_SHARED_DIR) + "/fixtures/glm-fixtures/" + name;
+}
+
+// A fresh folder under the temp dir, removed by the destructor.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "alltools-model-XXXXXX").string();
+    char* made = ::mkdtemp(tmpl.data());
+    path_ = made != nullptr ? made : "";
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace alltools::model::testing
