@@ -119,6 +119,10 @@ class CpuModelImpl final : public CpuModel {
 
   const Timings& last_timings() const override { return timings_; }
   std::uint64_t weight_bytes_per_token() const override { return tf_->weights().matrix_bytes_per_token(); }
+  std::uint64_t kv_bytes_per_position() const override {
+    const ModelConfig& c = tf_->config();
+    return static_cast<std::uint64_t>(c.num_layers) * 2 * c.kv_dim() * sizeof(float);
+  }
   std::uint64_t weight_bytes() const override { return tf_->weights().total_bytes(); }
   std::string_view kernel_name() const override { return tf_->kernels().name; }
   int threads() const override { return tf_->threads(); }

@@ -58,6 +58,8 @@ class CpuModel : public LanguageModel {
   virtual const Timings& last_timings() const = 0;
   // Bytes of weight matrices read by one decode step (every matrix once + one embedding row); for GB/s figures.
   virtual std::uint64_t weight_bytes_per_token() const = 0;
+  // Bytes of KV cache read per decode step for each position in the context (f32 keys + values, all layers).
+  virtual std::uint64_t kv_bytes_per_position() const = 0;
   // Bytes of weights held (matrices, embeddings, norms), whether mapped or owned.
   virtual std::uint64_t weight_bytes() const = 0;
   // Name of the SIMD kernel set chosen at run time ("avx512", "avx2", "scalar").

@@ -1,0 +1,111 @@
+// `alltools bench decode`: prefill and batch-1 decode speed of the CPU backend against the machine's measured
+// memory read bandwidth (bench/model/decode_bench.h). Benchmarks never run in the test suite.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "apps/alltools/command.h"
+#include "bench/model/decode_bench.h"
+
+namespace {
+
+// Published figures for the same shapes and machine kind (../shared/docs/peers.md), for the ratio line.
+constexpr double kLlamaCppBf16DecodeTokS = 11.8;
+constexpr double kLlamaCppQ8DecodeTokS = 14.2;
+constexpr double kLlamaCppBf16PrefillTokS = 174.0;
+constexpr double kLlamaCppQ8PrefillTokS = 103.0;
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: alltools bench decode (--model DIR | --synthetic glm4-9b[:layers=N] | --synthetic tiny)\n"
+               "                             [--dtype stored|bf16|int8|f32] [--threads N] [--prompt N] [--tokens N]\n\n"
+               "Prefills --prompt tokens (default 128) in one batch, then decodes --tokens (default 32) greedily\n"
+               "and prints prefill tok/s, decode tok/s, achieved GB/s (weights + KV read per token x tok/s), the\n"
+               "machine's read bandwidth measured here, their ratio, and peak RSS. --synthetic uses random weights\n"
+               "with GLM-4-9B's real shapes (generated in memory; bf16 unless --dtype says otherwise).\n");
+}
+
+int run_bench(int argc, char** argv) {
+  using namespace alltools;
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::string(argv[1]) != "decode") {
+    std::fprintf(stderr, "bench: unknown benchmark '%s' (available: decode)\n", argv[1]);
+    return 2;
+  }
+  bench::DecodeBenchOptions options;
+  options.model.weights = model::CpuModelOptions::WeightType::kBF16;
+  bool dtype_set = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      usage(stdout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "bench decode: %s needs a value (or is unknown)\n", arg.c_str());
+      return 2;
+    }
+    const std::string v = argv[++i];
+    if (arg == "--model") {
+      options.model_dir = v;
+    } else if (arg == "--synthetic") {
+      options.synthetic = v;
+    } else if (arg == "--dtype") {
+      auto t = model::parse_weight_type(v);
+      if (!t.ok()) {
+        std::fprintf(stderr, "bench decode: %s\n", t.error().message.c_str());
+        return 2;
+      }
+      options.model.weights = t.value();
+      dtype_set = true;
+    } else if (arg == "--threads") {
+      options.model.threads = std::atoi(v.c_str());
+    } else if (arg == "--prompt") {
+      options.prompt_tokens = std::atoi(v.c_str());
+    } else if (arg == "--tokens") {
+      options.decode_tokens = std::atoi(v.c_str());
+    } else {
+      std::fprintf(stderr, "bench decode: unknown argument '%s'\n", arg.c_str());
+      return 2;
+    }
+  }
+  if (options.model_dir.empty() == options.synthetic.empty()) {
+    std::fprintf(stderr, "bench decode: give exactly one of --model DIR or --synthetic SPEC\n");
+    return 2;
+  }
+  if (!dtype_set && !options.model_dir.empty()) options.model.weights = model::CpuModelOptions::WeightType::kAsStored;
+  auto report = bench::run_decode_bench(options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "bench decode: %s\n", report.error().message.c_str());
+    return 2;
+  }
+  const auto& r = report.value();
+  const bool int8 = options.model.weights == model::CpuModelOptions::WeightType::kInt8;
+  std::printf("model            %s, dtype %s, kernels %s, %d threads (load %.1f s)\n", r.model_name.c_str(),
+              std::string(model::weight_type_name(options.model.weights)).c_str(), r.kernel.c_str(), r.threads,
+              r.load_seconds);
+  std::printf("weights          %.3f GB held, %.3f GB read per decode step (incl. KV cache)\n", r.weight_bytes / 1e9,
+              r.bytes_per_token / 1e9);
+  std::printf("prefill          %.1f tok/s (%d tokens, one batch)\n", r.prefill_tok_s, r.prompt_tokens);
+  std::printf("decode           %.2f tok/s (%d steps, batch 1)\n", r.decode_tok_s, r.decode_steps);
+  std::printf("achieved         %.1f GB/s\n", r.achieved_gb_s);
+  std::printf("read bandwidth   %.1f GB/s (measured now: %s, %d threads)\n", r.read_bandwidth_gb_s,
+              r.bandwidth_method.c_str(), r.threads);
+  std::printf("ratio            %.2f (goal >= 0.80)\n", r.ratio);
+  std::printf("peak RSS         %.0f MiB\n", r.peak_rss_mib);
+  if (options.synthetic.rfind("glm4-9b:layers=4", 0) == 0 && options.model.weights != model::CpuModelOptions::WeightType::kF32) {
+    std::printf("vs llama.cpp     decode %.2fx, prefill %.2fx (peers.md: %s %.1f tok/s decode, %.0f tok/s prefill)\n",
+                r.decode_tok_s / (int8 ? kLlamaCppQ8DecodeTokS : kLlamaCppBf16DecodeTokS),
+                r.prefill_tok_s / (int8 ? kLlamaCppQ8PrefillTokS : kLlamaCppBf16PrefillTokS), int8 ? "Q8_0" : "bf16",
+                int8 ? kLlamaCppQ8DecodeTokS : kLlamaCppBf16DecodeTokS,
+                int8 ? kLlamaCppQ8PrefillTokS : kLlamaCppBf16PrefillTokS);
+  }
+  return 0;
+}
+
+}  // namespace
+
+ALLTOOLS_COMMAND("bench", "benchmarks: `bench decode` (prefill/decode speed vs memory bandwidth)", run_bench);
