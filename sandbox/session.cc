@@ -36,6 +36,8 @@ namespace {
 constexpr auto kStartTimeout = 20s;           // bwrap + interpreter start-up until the "ready" frame
 constexpr auto kExitWait = 2s;                // after EOF, wait this long for the outer process before SIGKILL
 constexpr auto kCancelPoll = 50ms;            // how often a running cell checks the cancel flag
+constexpr auto kInterruptRepeat = 200ms;      // SIGINT is repeated during the grace period (a first one may
+                                              // land before the worker entered the cell)
 constexpr std::size_t kStartupStderrCap = 8192;  // bwrap/interpreter diagnostics kept while starting
 constexpr std::size_t kReownLimit = 100000;   // entries re-owned when a files folder changes sandbox uid
 constexpr int kInsideUid = 1000;              // uid/gid the code sees inside the sandbox
@@ -176,6 +178,17 @@ void reown_tree(const fs::path& dir, uid_t uid, gid_t gid) {
   }
 }
 
+// bwrap runs as the sandbox uid and must reach the files folder to bind it: grant search (x, not read) to
+// others on the folders above it that the runtime owns and that lack it (e.g. a 0700 mkdtemp folder).
+void allow_traversal(const fs::path& dir) {
+  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    if (!(st.st_mode & S_IXOTH) && st.st_uid == geteuid()) chmod(p.c_str(), (st.st_mode & 07777) | S_IXOTH);
+    if (p == p.root_path()) return;
+  }
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -279,6 +292,7 @@ Status Session::Impl::start() {
   if (slot.dedicated() && (st.st_uid != slot.uid() || st.st_gid != slot.gid())) {
     reown_tree(config.files_dir, slot.uid(), slot.gid());
   }
+  if (slot.dedicated()) allow_traversal(config.files_dir.parent_path());
   chmod(config.files_dir.c_str(), 0755);
 
   cgroups = detail::CgroupSet::create(
@@ -558,6 +572,7 @@ Result<CellResult> Session::run_cell(const std::string& code, Clock::time_point 
 
   bool interrupted_sent = false;
   Clock::time_point kill_at = Clock::time_point::max();
+  Clock::time_point next_interrupt = Clock::time_point::max();
   for (;;) {
     const auto now = Clock::now();
     const bool cancelled = cancel != nullptr && cancel->load(std::memory_order_relaxed);
@@ -566,6 +581,10 @@ Result<CellResult> Session::run_cell(const std::string& code, Clock::time_point 
       result.timed_out = !cancelled;
       if (s.interpreter > 0) ::kill(s.interpreter, SIGINT);
       kill_at = now + s.config.interrupt_grace;
+      next_interrupt = now + kInterruptRepeat;
+    } else if (interrupted_sent && now >= next_interrupt) {
+      if (s.interpreter > 0) ::kill(s.interpreter, SIGINT);
+      next_interrupt = now + kInterruptRepeat;
     }
     if (interrupted_sent && now >= kill_at) {
       return lose_state(cancelled ? std::string("The cell was cancelled and did not stop when interrupted.")

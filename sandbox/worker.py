@@ -221,7 +221,7 @@ class Worker:
         self.cell += 1
         filename = "<cell-%d>" % self.cell
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        value, has_value, tb_text, interrupted = None, False, "", False
+        value, has_value, tb_text, interrupted, error = None, False, "", False, None
         signal.signal(signal.SIGINT, self.on_sigint)
         try:
             self.in_cell = True
@@ -235,13 +235,14 @@ class Worker:
                 if result is not None:
                     builtins._ = result
                     value, has_value = self.clip(repr(result)), True
-        except KeyboardInterrupt as e:
-            interrupted = True
-            tb_text = self.format_exception(e)
         except BaseException as e:  # SystemExit included: the interpreter keeps running
-            tb_text = self.format_exception(e)
+            self.in_cell = False
+            error = e
         finally:
             self.in_cell = False
+        if error is not None:
+            interrupted = isinstance(error, KeyboardInterrupt)
+            tb_text = self.format_exception(error)
         files = []
         try:
             files = self.save_figures()
@@ -258,6 +259,9 @@ class Worker:
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Line-buffered streams keep print() and raw os.write(1, ...) output in order.
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True, errors="backslashreplace")
     init = read_frame()
     cap = int(init.get("output_cap", 65536))
     layers = {}
