@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <array>
-#include <queue>
 #include <unordered_map>
 
 #include "model/tokenizer/detail/bpe_core.h"
@@ -31,7 +30,7 @@ namespace detail {
 namespace {
 
 // Pieces up to this many bytes use the quadratic scan (fast for short pieces); longer ones a heap.
-constexpr std::size_t kLinearMergeMaxBytes = 128;
+constexpr std::size_t kLinearMergeMaxBytes = 24;
 
 class BpeTokenizer final : public Tokenizer {
  public:
@@ -45,6 +44,13 @@ class BpeTokenizer final : public Tokenizer {
         id_special_(std::move(id_special)),
         specials_(std::move(specials)) {
     for (const auto& s : specials_) special_first_byte_[static_cast<unsigned char>(s.text[0])] = true;
+    pair_rank_.assign(1 << 16, kNoRank);
+    for (int a = 0; a < 256; ++a) {
+      for (int b = 0; b < 256; ++b) {
+        const char two[2] = {static_cast<char>(a), static_cast<char>(b)};
+        if (const RankTable::Value* v = table_.find(two, 2)) pair_rank_[(a << 8) | b] = v->rank;
+      }
+    }
   }
 
   std::vector<TokenId> encode(std::string_view text) const override {
@@ -101,7 +107,13 @@ class BpeTokenizer final : public Tokenizer {
     pretokenizer_.split(text, [&](std::string_view piece) { encode_piece(piece, out); });
   }
 
+  // Rank of the two bytes at p, from the direct table (the first and most frequent lookup of every merge).
+  std::int32_t pair_rank(const char* p) const {
+    return pair_rank_[(static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1])];
+  }
+
   std::int32_t rank_of(const char* p, std::size_t n) const {
+    if (n == 2) return pair_rank(p);
     const RankTable::Value* v = table_.find(p, n);
     return v == nullptr ? kNoRank : v->rank;
   }
@@ -140,7 +152,7 @@ class BpeTokenizer final : public Tokenizer {
     std::size_t count = piece.size() + 1;
     const char* p = piece.data();
     for (std::size_t i = 0; i < count; ++i) parts[i] = Part{static_cast<std::uint32_t>(i), kNoRank};
-    for (std::size_t i = 0; i + 2 < count; ++i) parts[i].rank = rank_of(p + i, 2);
+    for (std::size_t i = 0; i + 2 < count; ++i) parts[i].rank = pair_rank(p + i);
     auto pair_rank = [&](std::size_t i) -> std::int32_t {
       if (i + 3 >= count) return kNoRank;
       return rank_of(p + parts[i].start, parts[i + 3].start - parts[i].start);
@@ -164,43 +176,63 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   // Same result as merge_linear in O(n log n): a linked list of parts and a min-heap of (pair rank, part start)
-  // with lazy deletion. Equal ranks pop leftmost first, as the linear scan picks them.
+  // with lazy deletion. Equal ranks pop leftmost first, as the linear scan picks them. Scratch buffers are
+  // per thread and reused, so long pieces cost no allocation after the first.
   void merge_heap(std::string_view piece, std::vector<TokenId>& out) const {
+    struct Scratch {
+      std::vector<std::uint32_t> next, prev;
+      std::vector<std::int32_t> rank;
+      std::vector<std::uint64_t> heap;  // (rank << 32 | start), min-heap via std::greater
+    };
+    thread_local Scratch scratch;
     const std::size_t n = piece.size();
     const char* p = piece.data();
-    std::vector<std::uint32_t> next(n), prev(n);
-    std::vector<std::int32_t> rank(n, kNoRank);
-    std::vector<bool> alive(n, true);
+    auto& next = scratch.next;
+    auto& prev = scratch.prev;
+    auto& rank = scratch.rank;
+    auto& heap = scratch.heap;
+    next.resize(n);
+    prev.resize(n);
+    rank.assign(n, kNoRank);
+    heap.clear();
     for (std::size_t i = 0; i < n; ++i) {
       next[i] = static_cast<std::uint32_t>(i + 1);
       prev[i] = static_cast<std::uint32_t>(i == 0 ? n : i - 1);
     }
-    auto end_of = [&](std::uint32_t i) -> std::size_t { return next[i]; };  // next[i] == n past the last part
+    auto key = [](std::int32_t r, std::uint32_t i) {
+      return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(r)) << 32) | i;
+    };
+    auto push = [&](std::int32_t r, std::uint32_t i) {
+      heap.push_back(key(r, i));
+      std::push_heap(heap.begin(), heap.end(), std::greater<>());
+    };
     auto compute = [&](std::uint32_t i) -> std::int32_t {
       const std::uint32_t j = next[i];
       if (j >= n) return kNoRank;
-      return rank_of(p + i, end_of(j) - i);
+      return rank_of(p + i, next[j] - i);  // part i followed by part j, which ends where next[j] starts
     };
-    using Entry = std::pair<std::int32_t, std::uint32_t>;
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
     for (std::uint32_t i = 0; i + 1 < n; ++i) {
-      rank[i] = rank_of(p + i, 2);
-      if (rank[i] != kNoRank) heap.emplace(rank[i], i);
+      rank[i] = pair_rank(p + i);
+      if (rank[i] != kNoRank) heap.push_back(key(rank[i], i));
     }
+    std::make_heap(heap.begin(), heap.end(), std::greater<>());
     while (!heap.empty()) {
-      const auto [r, i] = heap.top();
-      heap.pop();
-      if (!alive[i] || rank[i] != r) continue;
+      std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+      const std::uint64_t top = heap.back();
+      heap.pop_back();
+      const auto r = static_cast<std::int32_t>(top >> 32);
+      const auto i = static_cast<std::uint32_t>(top & 0xFFFFFFFFu);
+      if (rank[i] != r) continue;  // stale: part i changed (or was absorbed: its rank is kNoRank then)
       const std::uint32_t j = next[i];
-      alive[j] = false;
+      rank[j] = kNoRank;
       next[i] = next[j];
       if (next[j] < n) prev[next[j]] = i;
       rank[i] = compute(i);
-      if (rank[i] != kNoRank) heap.emplace(rank[i], i);
+      if (rank[i] != kNoRank) push(rank[i], i);
       if (i != 0) {
         const std::uint32_t h = prev[i];
         rank[h] = compute(h);
-        if (rank[h] != kNoRank) heap.emplace(rank[h], h);
+        if (rank[h] != kNoRank) push(rank[h], h);
       }
     }
     for (std::uint32_t i = 0; i < n; i = next[i]) out.push_back(id_of(p + i, next[i] - i));
@@ -213,6 +245,7 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<bool> id_special_;
   std::vector<SpecialEntry> specials_;
   std::array<bool, 256> special_first_byte_{};
+  std::vector<std::int32_t> pair_rank_;  // [first byte << 8 | second byte] -> rank of that 2-byte token
 };
 
 }  // namespace
