@@ -109,12 +109,13 @@ Result<SafetensorsHeader> parse_safetensors(std::span<const std::byte> file, std
   std::sort(out.tensors.begin(), out.tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  for (std::size_t i = 1; i < out.tensors.size(); ++i) {
-    const TensorInfo& prev = out.tensors[i - 1];
-    const TensorInfo& cur = out.tensors[i];
-    if (cur.begin < prev.end && cur.nbytes() > 0 && prev.nbytes() > 0) {
-      return parse_error(label, "tensors '" + prev.name + "' and '" + cur.name + "' overlap in the data section");
+  const TensorInfo* last = nullptr;  // the non-empty tensor reaching furthest so far
+  for (const TensorInfo& cur : out.tensors) {
+    if (cur.nbytes() == 0) continue;
+    if (last != nullptr && cur.begin < last->end) {
+      return parse_error(label, "tensors '" + last->name + "' and '" + cur.name + "' overlap in the data section");
     }
+    last = &cur;
   }
   return out;
 }
