@@ -62,6 +62,9 @@ struct SandboxConfig {
   std::chrono::milliseconds cell_timeout{60000};
   std::chrono::milliseconds interrupt_grace{1000};  // after SIGINT, before the hard kill
   bool allow_weaker_isolation = false;
+  // Copy a machine-wide matplotlib font list (generated once, in a sandbox) into each new interpreter, so the
+  // first pyplot import takes ~0.3 s instead of ~1.5 s.
+  bool preload_font_cache = true;
   std::filesystem::path python = "/usr/bin/python3";
   std::filesystem::path bwrap = "/usr/bin/bwrap";
 };

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "sandbox/detail/cgroup.h"
+#include "sandbox/detail/font_cache.h"
 #include "sandbox/detail/frame_codec.h"
 #include "sandbox/detail/process_launcher.h"
 #include "sandbox/detail/seccomp_filter.h"
@@ -45,7 +46,7 @@ constexpr std::size_t kReadChunk = 64 << 10;
 
 // Child-side fd numbers (worker.py uses 3, 4 and 6; bwrap reads 7).
 constexpr int kChildRequestFd = 3, kChildResponseFd = 4, kChildSourceFd = 5, kChildExecDenyFd = 6,
-              kChildSeccompFd = 7, kChildFilesFd = 8;
+              kChildSeccompFd = 7, kChildFilesFd = 8, kChildFontCacheFd = 9;
 
 constexpr const char* kBootstrap =
     "import os\n"
@@ -315,6 +316,14 @@ Status Session::Impl::start() {
   Fd files_fd(open(config.files_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
   if (!files_fd.valid()) return errno_error(ErrorCode::kIo, config.files_dir.string());
 
+  std::optional<detail::FontCache> font_cache;
+  if (config.preload_font_cache) font_cache = detail::matplotlib_font_cache(config);
+  Fd font_fd;
+  if (font_cache) {
+    auto fd = memfd_with("alltools-fontlist", font_cache->bytes);
+    if (fd.ok()) font_fd = std::move(fd).value();
+  }
+
   detail::SpawnSpec spec;
   const std::string tmpfs = std::to_string(lim.tmpfs_bytes);
   spec.argv = {config.bwrap.string(), "--unshare-all", "--unshare-user", "--disable-userns",
@@ -336,9 +345,13 @@ Status Session::Impl::start() {
   }
   spec.argv.insert(spec.argv.end(),
                    {"--proc", "/proc", "--dev", "/dev", "--size", tmpfs, "--tmpfs", "/tmp", "--size", tmpfs,
-                    "--tmpfs", "/dev/shm", "--bind-fd", std::to_string(kChildFilesFd), "/mnt/data", "--chdir",
-                    "/mnt/data", "--remount-ro", "/", "--seccomp", std::to_string(kChildSeccompFd),
-                    config.python.string(), "-I", "-c", kBootstrap});
+                    "--tmpfs", "/dev/shm", "--dir", "/tmp/matplotlib", "--bind-fd", std::to_string(kChildFilesFd), "/mnt/data", "--chdir",
+                    "/mnt/data", "--remount-ro", "/", "--seccomp", std::to_string(kChildSeccompFd)});
+  if (font_fd.valid()) {
+    spec.argv.insert(spec.argv.end(), {"--file", std::to_string(kChildFontCacheFd),
+                                       "/tmp/matplotlib/" + font_cache->file_name});
+  }
+  spec.argv.insert(spec.argv.end(), {config.python.string(), "-I", "-c", kBootstrap});
   const int threads = std::max(1, static_cast<int>(lim.cpus + 0.999));
   spec.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "USER=sandbox", "LOGNAME=sandbox", "LANG=C.UTF-8",
               "TMPDIR=/tmp", "MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/matplotlib",
@@ -352,6 +365,7 @@ Status Session::Impl::start() {
               {kChildExecDenyFd, exec_deny_fd.get()},
               {kChildSeccompFd, seccomp_fd.get()},
               {kChildFilesFd, files_fd.get()}};
+  if (font_fd.valid()) spec.fds.push_back({kChildFontCacheFd, font_fd.get()});
   auto limit = [](std::uint64_t v) { return rlimit{static_cast<rlim_t>(v), static_cast<rlim_t>(v)}; };
   spec.rlimits = {{RLIMIT_AS, limit(lim.memory_bytes)},
                   {RLIMIT_CPU, limit(static_cast<std::uint64_t>(lim.cpu_time_budget.count()))},

@@ -191,11 +191,16 @@ class Worker:
         return text
 
     def format_exception(self, exc):
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename == WORKER_FILE:
-            tb = tb.tb_next
-        lines = traceback.format_exception(type(exc), exc, tb)
-        return self.clip("".join(lines))
+        """The traceback without the worker's own frames (the cell's frames and library frames stay)."""
+        te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        seen = 0
+        node = te
+        while node is not None and seen < 16:  # explicit chaining depth bound
+            node.stack = traceback.StackSummary.from_list(
+                [f for f in node.stack if f.filename != WORKER_FILE])
+            node = node.__cause__ or node.__context__
+            seen += 1
+        return self.clip("".join(te.format()))
 
     def save_figures(self):
         plt = sys.modules.get("matplotlib.pyplot")
