@@ -6,7 +6,7 @@
 namespace alltools::agent {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 14> kNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 16> kNames = {{
     {EventKind::kTurnStart, "turn_start"},
     {EventKind::kToken, "token"},
     {EventKind::kSegmentStart, "segment_start"},
@@ -21,6 +21,8 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 14> kNames = {{
     {EventKind::kContextShrunk, "context_shrunk"},
     {EventKind::kMessage, "message"},
     {EventKind::kTurnEnd, "turn_end"},
+    {EventKind::kReset, "reset"},
+    {EventKind::kProgress, "progress"},
 }};
 
 }  // namespace

@@ -28,6 +28,8 @@ enum class EventKind {
   kMessage,        // a message appended to the conversation: data = {"role", "metadata", "content"}; sessions
                    // restore the conversation from these
   kTurnEnd,        // data = {"status": "answer"|"error"|"cancelled"|"limit", "tool_calls", "seconds"}
+  kReset,          // the conversation was cleared (/reset); sessions restore only what follows
+  kProgress,       // tool, text = a progress line from a running tool (never shown to the model)
 };
 
 std::string_view event_kind_name(EventKind kind);
