@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "model/cpu/sampler.h"
 #include "model/cpu/transformer.h"
@@ -203,8 +204,10 @@ class CpuModelImpl final : public CpuModel {
   Timings timings_;
 };
 
-Result<std::unique_ptr<CpuModel>> build(const ModelConfig& config, cpu::TensorSource& source, const std::string& name,
-                                        const CpuModelOptions& options) {
+using SourceFactory = std::function<std::unique_ptr<cpu::TensorSource>(cpu::ThreadPool&)>;
+
+Result<std::unique_ptr<CpuModel>> build(const ModelConfig& config, const SourceFactory& make_source,
+                                        const std::string& name, const CpuModelOptions& options) {
   int capacity = config.max_context;
   if (options.max_context < 0) {
     return make_error(ErrorCode::kInvalidArgument, "max_context must be >= 0");
@@ -219,7 +222,9 @@ Result<std::unique_ptr<CpuModel>> build(const ModelConfig& config, cpu::TensorSo
   }
   const int threads = options.threads > 0 ? options.threads : cpu::available_cpus();
   auto pool = std::make_unique<cpu::ThreadPool>(threads);
-  ALLTOOLS_ASSIGN_OR_RETURN(cpu::ModelWeights weights, cpu::load_weights(config, source, options.weights, *pool));
+  std::unique_ptr<cpu::TensorSource> source = make_source(*pool);
+  ALLTOOLS_ASSIGN_OR_RETURN(cpu::ModelWeights weights, cpu::load_weights(config, *source, options.weights, *pool));
+  source.reset();  // storage not referenced by the weights (converted or quantized tensors) goes now
   ALLTOOLS_ASSIGN_OR_RETURN(cpu::KvCache cache, cpu::KvCache::create(config.num_layers, capacity, config.kv_dim()));
   ModelInfo info;
   info.name = name;
@@ -296,9 +301,15 @@ Result<SyntheticSpec> parse_synthetic_spec(std::string_view text) {
 Result<std::unique_ptr<CpuModel>> open_cpu_model(const std::string& model_dir, const CpuModelOptions& options) {
   ALLTOOLS_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_dir));
   ALLTOOLS_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(model_dir));
-  cpu::CheckpointSource source(std::move(checkpoint));
-  const std::string name = std::filesystem::path(model_dir).lexically_normal().filename().string();
-  return build(config, source, name.empty() ? model_dir : name, options);
+  auto shared = std::make_shared<Checkpoint>(std::move(checkpoint));
+  const auto make_source = [&](cpu::ThreadPool&) -> std::unique_ptr<cpu::TensorSource> {
+    return std::make_unique<cpu::CheckpointSource>(std::move(*shared));
+  };
+  std::filesystem::path dir_path = std::filesystem::path(model_dir).lexically_normal();
+  if (!dir_path.has_filename()) dir_path = dir_path.parent_path();
+  std::string name = dir_path.filename().string();
+  if (name.empty() || name == "." || name == "..") name = model_dir;
+  return build(config, make_source, name, options);
 }
 
 Result<std::unique_ptr<LanguageModel>> load_cpu_model(const std::string& model_dir, const CpuModelOptions& options) {
@@ -308,8 +319,10 @@ Result<std::unique_ptr<LanguageModel>> load_cpu_model(const std::string& model_d
 
 Result<std::unique_ptr<CpuModel>> open_synthetic_cpu_model(const SyntheticSpec& spec, const CpuModelOptions& options) {
   const ModelConfig config = synthetic_config(spec);
-  cpu::SyntheticSource source(config, spec.seed);
-  return build(config, source, "synthetic-" + spec.preset, options);
+  const auto make_source = [&](cpu::ThreadPool& pool) -> std::unique_ptr<cpu::TensorSource> {
+    return std::make_unique<cpu::SyntheticSource>(config, spec.seed, pool);
+  };
+  return build(config, make_source, "synthetic-" + spec.preset, options);
 }
 
 }  // namespace alltools::model

@@ -259,19 +259,21 @@ Result<TensorView> SyntheticSource::get(const std::string& name, const std::vect
   // Norm weights are 1; matrices and biases uniform in +-1/sqrt(fan_in) (keeps activations O(1)).
   const bool is_norm = name.find("norm") != std::string::npos;
   const float scale = shape.size() == 2 ? 1.0f / std::sqrt(static_cast<float>(shape[1])) : 0.02f;
-  std::uint64_t state = seed_ ^ std::hash<std::string>{}(name);
-  for (std::uint64_t i = 0; i < n; ++i) {
-    float value = 1.0f;
-    if (!is_norm) {
-      state += 0x9e3779b97f4a7c15ull;  // splitmix64
-      std::uint64_t z = state;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      z ^= z >> 31;
-      value = scale * (static_cast<float>(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+  const std::uint64_t stream = seed_ ^ std::hash<std::string>{}(name);
+  const std::uint64_t chunks = (n + 4095) / 4096;
+  pool_.parallel_for(static_cast<int>(chunks), 1, [&](int c0, int c1) {
+    for (std::uint64_t i = static_cast<std::uint64_t>(c0) * 4096; i < std::min<std::uint64_t>(n, c1 * 4096ull); ++i) {
+      float value = 1.0f;
+      if (!is_norm) {
+        std::uint64_t z = stream + (i + 1) * 0x9e3779b97f4a7c15ull;  // splitmix64, counter-based
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        value = scale * (static_cast<float>(z >> 40) * (2.0f / 16777216.0f) - 1.0f);
+      }
+      (*data)[i] = f32_to_bf16(value);
     }
-    (*data)[i] = f32_to_bf16(value);
-  }
+  });
   TensorView v;
   v.info = info.get();
   v.data = std::span<const std::byte>(reinterpret_cast<const std::byte*>(data->data()), n * 2);

@@ -72,12 +72,14 @@ class CheckpointSource : public TensorSource {
 // Random bf16 tensors (uniform, scaled for stable activations) generated on request with the expected shapes.
 class SyntheticSource : public TensorSource {
  public:
-  SyntheticSource(const ModelConfig& config, std::uint64_t seed) : config_(config), seed_(seed) {}
+  SyntheticSource(const ModelConfig& config, std::uint64_t seed, ThreadPool& pool)
+      : config_(config), seed_(seed), pool_(pool) {}
   Result<TensorView> get(const std::string& name, const std::vector<std::int64_t>& shape) override;
 
  private:
   ModelConfig config_;
   std::uint64_t seed_;
+  ThreadPool& pool_;
   std::vector<std::unique_ptr<TensorInfo>> infos_;  // TensorView::info points here
 };
 
