@@ -93,3 +93,24 @@ std::string url_host(std::string_view url) {
 }
 
 }  // namespace alltools::tools::browser::detail
+
+namespace alltools::tools::browser::detail {
+
+Result<std::string> resolve_any_url(std::string_view base, std::string_view href) {
+  std::unique_ptr<CURLU, UrlDeleter> h(curl_url());
+  if (!h) return make_error(ErrorCode::kResourceExhausted, "curl_url() failed");
+  const std::string b(base);
+  const std::string r(href);
+  if (curl_url_set(h.get(), CURLUPART_URL, b.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+      curl_url_set(h.get(), CURLUPART_URL, r.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+    return make_error(ErrorCode::kInvalidArgument, "link '" + r + "' cannot be resolved against '" + b + "'");
+  }
+  curl_url_set(h.get(), CURLUPART_FRAGMENT, nullptr, 0);
+  std::string out;
+  if (!get_part(h.get(), CURLUPART_URL, &out)) {
+    return make_error(ErrorCode::kInvalidArgument, "link '" + r + "' cannot be normalised");
+  }
+  return out;
+}
+
+}  // namespace alltools::tools::browser::detail

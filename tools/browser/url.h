@@ -24,3 +24,11 @@ Result<WebUrl> resolve_web_url(std::string_view base, std::string_view href);
 std::string url_host(std::string_view url);
 
 }  // namespace alltools::tools::browser::detail
+
+namespace alltools::tools::browser::detail {
+
+// Resolves `href` against `base` for any scheme (file: included) and drops the #fragment; used for links of
+// local documents. Callers still decide whether the result may be opened.
+Result<std::string> resolve_any_url(std::string_view base, std::string_view href);
+
+}  // namespace alltools::tools::browser::detail
