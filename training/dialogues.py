@@ -1,0 +1,507 @@
+"""Synthetic GLM-4 All Tools dialogues (docs/glm4-protocol.md): one generator per task kind, English and Chinese.
+
+Every dialogue is a list of messages (glm4_format.msg). Python observations are real: the generated code is run.
+make_dialogue(rng, kind, docs, split) returns (messages, meta) where meta records what a scorer needs.
+"""
+import contextlib
+import io
+import json
+import math
+import random
+
+import corpus
+from glm4_format import BUILTINS, msg, system_prompt
+
+# ---------------------------------------------------------------------------------------------- tool sets
+
+def tool_setup(rng, needed, functions=()):
+    """Built-ins shown in the system prompt: usually all three, sometimes a subset that still has `needed`."""
+    if rng.random() < 0.9:
+        builtins = list(BUILTINS)
+    else:
+        builtins = [b for b in BUILTINS if b == needed or rng.random() < 0.5]
+    return builtins, list(functions)
+
+
+def system(rng, builtins, functions):
+    return msg("system", system_prompt(builtins, functions, hf_trim=rng.random() < 0.2))
+
+
+def run_python(code):
+    """Runs generated code the way the sandbox reports it: stdout, or the traceback's last line."""
+    out = io.StringIO()
+    env = {}
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(code, env)  # noqa: S102 - our own generated code
+    except Exception as e:  # noqa: BLE001
+        return (out.getvalue() + "Traceback (most recent call last):\n  Cell In[1], line 1\n"
+                + f"{type(e).__name__}: {e}"), False
+    return out.getvalue().rstrip("\n"), True
+
+
+# ---------------------------------------------------------------------------------------------- math
+
+EN_NAMES = ["Alice", "Bob", "Carol", "David", "Emma", "Frank", "Grace", "Henry", "Ivy", "Jack", "Kate", "Liam"]
+ZH_NAMES = ["小明", "小红", "小刚", "小丽", "小华", "小军", "小芳", "小强", "小雪", "小林", "小杰", "小宇"]
+EN_NAMES_HELD = ["Mia", "Noah", "Olivia", "Peter", "Quinn", "Rosa", "Sam", "Tina", "Umar", "Wendy"]
+ZH_NAMES_HELD = ["小云", "小海", "小兰", "小松", "小梅", "小峰", "小月", "小星", "小涛", "小娜"]
+ITEMS = [("notebooks", "本笔记本", "本"), ("apples", "个苹果", "个"), ("pens", "支笔", "支"),
+         ("tickets", "张票", "张"), ("books", "本书", "本"), ("cups", "个杯子", "个")]
+
+
+def math_problem(rng, lang, split):
+    """Returns (question, code, answer template with {r})."""
+    names = (EN_NAMES if lang == "en" else ZH_NAMES) if split == "train" else (EN_NAMES_HELD if lang == "en" else ZH_NAMES_HELD)
+    who = rng.choice(names)
+    k = rng.randrange(12)
+    R = rng.randint
+    if k == 0:
+        a, b, c = R(11, 999), R(2, 99), R(1, 999)
+        op1, op2 = rng.choice(["+", "-", "*"]), rng.choice(["+", "-", "*"])
+        expr = f"{a} {op1} {b} {op2} {c}"
+        shown = expr.replace("*", "×") if lang == "zh" and rng.random() < 0.5 else expr
+        q = rng.choice([f"What is {shown}?", f"Compute {shown}.", f"Calculate {shown} for me."]) if lang == "en" \
+            else rng.choice([f"计算 {shown}", f"{shown} 等于多少？", f"帮我算一下 {shown}"])
+        code = f"result = {expr}\nprint(result)"
+        ans = "{expr} = {r}" if lang == "en" else "{expr} = {r}"
+        return q, code, (f"{expr} = {{r}}." if lang == "en" else f"{expr} = {{r}}。")
+    if k == 1:
+        n, p, m = R(2, 30), R(2, 40), 0
+        m = n * p + R(1, 200)
+        it = rng.choice(ITEMS)
+        if lang == "en":
+            q = f"{who} buys {n} {it[0]} at {p} yuan each and pays with {m} yuan. How much change does {who} get?"
+            a = f"{who} gets {{r}} yuan in change."
+        else:
+            q = f"{who}买了{n}{it[1]}，每{it[2]}{p}元，付了{m}元，应该找回多少钱？"
+            a = f"应该找回 {{r}} 元。"
+        return q, f"total = {n} * {p}\nchange = {m} - total\nprint(change)", a
+    if k == 2:
+        d, t = R(20, 900), R(2, 12)
+        if lang == "en":
+            q = f"A train travels {d} km in {t} hours. What is its average speed in km/h?"
+            a = "The average speed is {r} km/h."
+        else:
+            q = f"一列火车{t}小时行驶了{d}公里，它的平均速度是每小时多少公里？"
+            a = "平均速度是每小时 {r} 公里。"
+        return q, f"speed = {d} / {t}\nprint(round(speed, 2))", a
+    if k == 3:
+        p, x = R(1, 95), R(20, 5000)
+        q = f"What is {p}% of {x}?" if lang == "en" else f"{x} 的 {p}% 是多少？"
+        a = f"{p}% of {x} is {{r}}." if lang == "en" else f"{x} 的 {p}% 是 {{r}}。"
+        return q, f"result = {x} * {p} / 100\nprint(result)", a
+    if k == 4:
+        r = R(1, 60)
+        q = f"What is the area of a circle with radius {r} cm? Round to two decimals." if lang == "en" \
+            else f"半径为 {r} 厘米的圆面积是多少？保留两位小数。"
+        a = "The area is {r} square centimeters." if lang == "en" else "圆的面积约为 {r} 平方厘米。"
+        return q, f"import math\narea = math.pi * {r} ** 2\nprint(round(area, 2))", a
+    if k == 5:
+        n = R(10, 5000)
+        q = f"What is the sum of the integers from 1 to {n}?" if lang == "en" else f"从 1 加到 {n} 的和是多少？"
+        a = f"The sum from 1 to {n} is {{r}}." if lang == "en" else f"从 1 加到 {n} 的和是 {{r}}。"
+        return q, f"total = sum(range(1, {n} + 1))\nprint(total)", a
+    if k == 6:
+        b, e = R(2, 13), R(2, 20)
+        q = f"What is {b} to the power of {e}?" if lang == "en" else f"{b} 的 {e} 次方是多少？"
+        a = f"{b} to the power of {e} is {{r}}." if lang == "en" else f"{b} 的 {e} 次方是 {{r}}。"
+        return q, f"print({b} ** {e})", a
+    if k == 7:
+        x = R(2, 9999)
+        q = f"What is the square root of {x}? Round to 4 decimals." if lang == "en" else f"{x} 的平方根是多少？保留四位小数。"
+        a = f"The square root of {x} is about {{r}}." if lang == "en" else f"{x} 的平方根约为 {{r}}。"
+        return q, f"import math\nprint(round(math.sqrt({x}), 4))", a
+    if k == 8:
+        nums = [R(1, 100) for _ in range(R(3, 7))]
+        s = ", ".join(map(str, nums))
+        q = f"What is the average of {s}?" if lang == "en" else f"{s} 的平均数是多少？"
+        a = "The average is {r}." if lang == "en" else "平均数是 {r}。"
+        return q, f"nums = [{s}]\nprint(sum(nums) / len(nums))", a
+    if k == 9:
+        n = R(3, 20)
+        q = f"What is {n} factorial?" if lang == "en" else f"{n} 的阶乘是多少？"
+        a = f"{n}! = {{r}}." if lang == "en" else f"{n} 的阶乘是 {{r}}。"
+        return q, f"import math\nprint(math.factorial({n}))", a
+    if k == 10:
+        P, rate, y = R(1, 100) * 1000, R(1, 9), R(1, 30)
+        if lang == "en":
+            q = f"If I deposit {P} yuan at {rate}% annual interest compounded yearly, how much will I have after {y} years?"
+            a = f"After {y} years you will have {{r}} yuan."
+        else:
+            q = f"本金 {P} 元，年利率 {rate}%，按年复利，{y} 年后本息合计多少？"
+            a = f"{y} 年后本息合计约 {{r}} 元。"
+        return q, f"amount = {P} * (1 + {rate} / 100) ** {y}\nprint(round(amount, 2))", a
+    w, h = R(2, 300), R(2, 300)
+    if lang == "en":
+        q = f"A rectangle is {w} m long and {h} m wide. What are its area and perimeter?"
+        return q, f"area = {w} * {h}\nperimeter = 2 * ({w} + {h})\nprint(area, perimeter)", \
+            "The area is {r0} square meters and the perimeter is {r1} meters."
+    q = f"一个长方形长 {w} 米，宽 {h} 米，它的面积和周长分别是多少？"
+    return q, f"area = {w} * {h}\nperimeter = 2 * ({w} + {h})\nprint(area, perimeter)", "面积是 {r0} 平方米，周长是 {r1} 米。"
+
+
+def fill_answer(template, out):
+    parts = out.split()
+    return template.format(r=out, r0=parts[0], r1=parts[-1])
+
+
+def dlg_math(rng, lang, split, ctx):
+    q, code, ans = math_problem(rng, lang, split)
+    builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
+    out, ok = run_python(code)
+    assert ok, code
+    msgs = [system(rng, builtins, fns), msg("user", q)]
+    if rng.random() < 0.08:
+        # stateful notebook: the first cell only assigns, so it prints nothing; the model prints the value next.
+        lines = code.split("\n")
+        head = "\n".join(lines[:-1]) if lines[-1].startswith("print(") else code
+        if head != code:
+            msgs += [msg("assistant", head, "python"), msg("observation", ""), ]
+            msgs[-1]["content"] = ""
+            msgs += [msg("assistant", lines[-1], "python"), msg("observation", out)]
+        else:
+            msgs += [msg("assistant", code, "python"), msg("observation", out)]
+    else:
+        msgs += [msg("assistant", code, "python"), msg("observation", out)]
+    msgs.append(msg("assistant", fill_answer(ans, out)))
+    return msgs, {"tool": "python", "answer": out}
+
+
+def dlg_divzero(rng, lang, split, ctx):
+    a = rng.randint(1, 999)
+    q = f"What is {a} divided by 0?" if lang == "en" else f"{a} 除以 0 等于多少？"
+    code = f"print({a} / 0)"
+    out, _ = run_python(code)
+    ans = ("Division by zero is undefined, so {a} / 0 has no numeric value (Python raises ZeroDivisionError)."
+           if lang == "en" else "除数不能为 0，所以 {a} / 0 没有数值结果（Python 报错 ZeroDivisionError）。").format(a=a)
+    builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
+    return [system(rng, builtins, fns), msg("user", q), msg("assistant", code, "python"), msg("observation", out),
+            msg("assistant", ans)], {"tool": "python"}
+
+
+# ---------------------------------------------------------------------------------------------- plots
+
+CURVES = [("sin(x)", "np.sin(x)", "正弦函数"), ("cos(x)", "np.cos(x)", "余弦函数"), ("x^2", "x ** 2", "二次函数"),
+          ("e^x", "np.exp(x)", "指数函数"), ("x^3 - 2x", "x ** 3 - 2 * x", "三次函数"), ("sqrt(x)", "np.sqrt(x)", "平方根函数"),
+          ("log(x + 1)", "np.log(x + 1)", "对数函数"), ("2x + 1", "2 * x + 1", "一次函数")]
+BAR_LABELS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "North", "South", "East", "West", "Q1", "Q2", "Q3", "Q4"]
+BAR_LABELS_ZH = ["周一", "周二", "周三", "周四", "周五", "一月", "二月", "三月", "四月", "甲", "乙", "丙", "丁"]
+
+
+def dlg_plot(rng, lang, split, ctx):
+    builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
+    if rng.random() < 0.65:
+        name, expr, zh = rng.choice(CURVES)
+        a = rng.randint(0, 5)
+        b = a + rng.randint(2, 20)
+        q = rng.choice([f"Plot y = {name} for x from {a} to {b}.", f"Draw a graph of {name} between {a} and {b}."]) \
+            if lang == "en" else rng.choice([f"画出 y = {name} 在 {a} 到 {b} 之间的图像", f"请绘制{zh} y = {name}，x 从 {a} 到 {b}"])
+        code = (f"import numpy as np\nimport matplotlib.pyplot as plt\n\nx = np.linspace({a}, {b}, 200)\n"
+                f"y = {expr}\nplt.plot(x, y)\nplt.title(\"y = {name}\")\nplt.xlabel(\"x\")\nplt.ylabel(\"y\")\nplt.grid(True)\nplt.show()")
+        ans = f"Here is the plot of y = {name} for x from {a} to {b}." if lang == "en" \
+            else f"这是 y = {name} 在 {a} 到 {b} 之间的图像。"
+    else:
+        labels = rng.sample(BAR_LABELS_EN if lang == "en" else BAR_LABELS_ZH, rng.randint(3, 5))
+        vals = [rng.randint(1, 99) for _ in labels]
+        pairs = ", ".join(f"{l} {v}" for l, v in zip(labels, vals))
+        q = f"Make a bar chart of these sales: {pairs}." if lang == "en" else f"用柱状图展示这些销量：{pairs}"
+        code = (f"import matplotlib.pyplot as plt\n\nlabels = {json.dumps(labels, ensure_ascii=False)}\n"
+                f"values = {vals}\nplt.bar(labels, values)\nplt.title(\"Sales\")\nplt.show()")
+        best = labels[vals.index(max(vals))]
+        ans = f"Here is the bar chart. {best} has the highest sales ({max(vals)})." if lang == "en" \
+            else f"柱状图已经画好了，{best} 的销量最高（{max(vals)}）。"
+    return [system(rng, builtins, fns), msg("user", q), msg("assistant", code, "python"), msg("observation", "[Image]"),
+            msg("assistant", ans)], {"tool": "python"}
+
+
+# ---------------------------------------------------------------------------------------------- research
+
+def search_results(rng, docs, target, query_words):
+    """Simulated local search list: the target usually ranks first; other pages fill the list."""
+    others = [d for d in docs if d is not target]
+    same_lang = [d for d in others if d["lang"] == target["lang"]]
+    n = rng.randint(3, 4)
+    picks = rng.sample(same_lang, min(n - 1, len(same_lang)))
+    pos = 0 if rng.random() < 0.7 else rng.randint(1, min(2, len(picks)))
+    picks.insert(pos, target)
+    return picks, pos
+
+
+def snippet(doc, rng):
+    body = doc["text"].split("\n\n", 1)[1].strip()
+    cut = rng.randint(50, 100)
+    return body[:cut] + ("…" if len(body) > cut else "")
+
+
+def search_observation(rng, results):
+    lines = []
+    for i, d in enumerate(results):
+        lines.append(f" # 【{i}†{d['title']}†{d['host']}】\n{snippet(d, rng)}")
+    return "\n".join(lines) + "\nVisible: 0% - 100%"
+
+
+def dlg_research(rng, lang, split, ctx):
+    docs = ctx["docs"]
+    target = rng.choice([d for d in docs if d["lang"] == lang])
+    fact = rng.choice(sorted(target["facts"]))
+    q, ans, kw = corpus.question(target, fact)
+    builtins, fns = tool_setup(rng, "simple_browser", ctx["functions"](rng))
+    msgs = [system(rng, builtins, fns), msg("user", q)]
+    query = f"{target['name']} {kw}"
+    msgs.append(msg("assistant", f'search("{query}")', "simple_browser"))
+    r = rng.random()
+    if r < 0.04:
+        msgs.append(msg("observation", "search failed: the local index is not available", "system_error"))
+        msgs.append(msg("assistant", "I could not search the documents: the local index is not available. Please build it with `alltools index build` and ask again."
+                        if lang == "en" else "无法搜索文档：本地索引不可用。请先用 `alltools index build` 建立索引后再问我。"))
+        return msgs, {"tool": "simple_browser"}
+    results, pos = search_results(rng, docs, target, query)
+    if r < 0.08:
+        # the search found nothing relevant: say so instead of inventing an answer
+        results = [d for d in results if d is not target]
+        msgs.append(msg("observation", search_observation(rng, results), "browser_result"))
+        msgs.append(msg("assistant", f"The documents I searched do not mention {target['name']}, so I cannot answer this."
+                        if lang == "en" else f"我搜索的文档中没有关于{target['name']}的信息，无法回答这个问题。"))
+        return msgs, {"tool": "simple_browser"}
+    msgs.append(msg("observation", search_observation(rng, results), "browser_result"))
+    clicked = list(range(min(3, len(results))))
+    msgs.append(msg("assistant", f"mclick({clicked})", "simple_browser"))
+    k0 = ctx.get("quote_start", 0) if rng.random() < 0.6 else rng.randint(0, 6)
+    cite = None
+    for j, idx in enumerate(clicked):
+        d = results[idx]
+        msgs.append(msg("observation", d["text"], f"quote_result [{k0 + j}†source]"))
+        if d is target:
+            cite = k0 + j
+    if lang == "en":
+        answer = f"{ans}【{cite}†source】."
+    else:
+        answer = f"{ans}【{cite}†source】。"
+    msgs.append(msg("assistant", answer))
+    return msgs, {"tool": "simple_browser", "cite": cite, "answer": target["facts"][fact], "doc": target["id"]}
+
+
+# ---------------------------------------------------------------------------------------------- cogview
+
+SUBJECTS = [("a red fox", "一只红狐狸"), ("a small cat", "一只小猫"), ("an old lighthouse", "一座古老的灯塔"),
+            ("a panda eating bamboo", "一只吃竹子的熊猫"), ("a sailing boat", "一艘帆船"), ("a cherry tree", "一棵樱花树"),
+            ("a mountain village", "一个山村"), ("a white horse", "一匹白马"), ("a wooden house", "一座木屋"),
+            ("a bowl of noodles", "一碗面条"), ("a robot", "一个机器人"), ("two children flying a kite", "两个放风筝的孩子"),
+            ("a golden dragon", "一条金色的龙"), ("a steam train", "一列蒸汽火车"), ("a bookstore", "一家书店"),
+            ("an owl", "一只猫头鹰")]
+SETTINGS = [("in the snow", "在雪地里", "covered with fresh white snow under a pale winter sky"),
+            ("by the sea", "在海边", "with gentle waves and a wide blue horizon behind it"),
+            ("at sunset", "在日落时", "lit by warm orange and pink light as the sun goes down"),
+            ("in a forest", "在森林里", "surrounded by tall green trees and soft rays of light"),
+            ("on a rainy street", "在下雨的街道上", "with wet reflections on the road and glowing street lamps"),
+            ("under the stars", "在星空下", "beneath a clear night sky full of bright stars"),
+            ("in a spring garden", "在春天的花园里", "among blooming flowers and fresh green leaves"),
+            ("on a misty lake", "在雾气笼罩的湖面上", "with soft mist drifting over calm water")]
+STYLES = [("watercolor painting", "水彩画", "soft watercolor textures and light washes of color"),
+          ("oil painting", "油画", "rich oil paint brushstrokes and deep colors"),
+          ("photo", "照片", "realistic photographic detail and natural lighting"),
+          ("ink painting", "水墨画", "traditional Chinese ink wash style with elegant brush lines"),
+          ("cartoon illustration", "卡通插画", "bright colors, clean outlines and a playful cartoon style"),
+          ("pencil sketch", "铅笔素描", "fine pencil lines and gentle shading on white paper")]
+
+
+def dlg_cogview(rng, lang, split, ctx):
+    s, st, sty = rng.choice(SUBJECTS), rng.choice(SETTINGS), rng.choice(STYLES)
+    if lang == "en":
+        q = rng.choice([f"Draw {s[0]} {st[0]}, as a {sty[0]}.", f"Generate an image of {s[0]} {st[0]} in {sty[0]} style.",
+                        f"Please create a {sty[0]} of {s[0]} {st[0]}."])
+        ans = f"Here is a {sty[0]} of {s[0]} {st[0]}."
+    else:
+        q = rng.choice([f"画一幅{sty[1]}：{st[1]}的{s[1]}", f"帮我生成一张{st[1]}的{s[1]}的图片，{sty[1]}风格",
+                        f"请画{s[1]}，{st[1]}，用{sty[1]}的风格"])
+        ans = f"已经为你生成了一幅{sty[1]}：{st[1]}的{s[1]}。"
+    prompt = (f"A {sty[0]} of {s[0]} {st[0]}, {st[2]}. The image is drawn with {sty[2]}. "
+              f"The composition is balanced and detailed, with {s[0]} as the clear center of attention.")
+    builtins, fns = tool_setup(rng, "cogview", ctx["functions"](rng))
+    return [system(rng, builtins, fns), msg("user", q), msg("assistant", prompt, "cogview"),
+            msg("observation", "CogView 已经生成并向用户展示了生成的图片。", "cogview_result"), msg("assistant", ans)], \
+        {"tool": "cogview"}
+
+
+# ---------------------------------------------------------------------------------------------- user functions
+
+VERBS = ["get", "query", "fetch", "lookup", "check", "find", "retrieve", "read", "load", "request"]
+PREFIXES = ["", "", "", "", "acme_", "my_", "api_", "corp_", "app_", "svc_"]
+SUFFIXES = ["", "", "", "_info", "_v2", "_now", "_data", "_api", "_tool", "_service"]
+CITIES = [("Paris", "巴黎"), ("Tokyo", "东京"), ("Beijing", "北京"), ("Cairo", "开罗"), ("Lima", "利马"),
+          ("Oslo", "奥斯陆"), ("Sydney", "悉尼"), ("Shanghai", "上海"), ("Berlin", "柏林"), ("Bangkok", "曼谷"),
+          ("Madrid", "马德里"), ("Seoul", "首尔"), ("Rome", "罗马"), ("Hangzhou", "杭州"), ("Toronto", "多伦多"),
+          ("Nairobi", "内罗毕")]
+CONDITIONS = [("sunny", "晴"), ("cloudy", "多云"), ("rainy", "有雨"), ("snowy", "有雪"), ("windy", "有风")]
+CURRENCIES = ["USD", "EUR", "CNY", "JPY", "GBP", "KRW"]
+
+
+def fn_name(rng, nouns):
+    return rng.choice(PREFIXES) + rng.choice(VERBS) + "_" + rng.choice(nouns) + rng.choice(SUFFIXES)
+
+
+def family_weather(rng, lang):
+    p = rng.choice(["city", "city_name", "location", "place"])
+    spec = {"name": fn_name(rng, ["weather", "current_weather", "forecast", "weather_report"]),
+            "description": rng.choice(["Get the current weather for a city", "查询指定城市的实时天气"]),
+            "parameters": {"type": "object", "properties": {p: {"type": "string", "description": rng.choice(["city name", "城市名称"])}},
+                           "required": [p]}}
+    c = rng.choice(CITIES)
+    city = c[0] if lang == "en" else c[1]
+    cond = rng.choice(CONDITIONS)
+    t = rng.randint(-15, 39)
+    q = rng.choice([f"What's the weather like in {city}?", f"How is the weather in {city} today?"]) if lang == "en" \
+        else rng.choice([f"{city}今天天气怎么样？", f"帮我查一下{city}的天气"])
+    args = {p: city}
+    result = {"city": city, "temperature": t, "condition": cond[0] if lang == "en" else cond[1]}
+    ans = f"It is {cond[0]} in {city} right now, {t}°C." if lang == "en" else f"{city}现在{cond[1]}，气温 {t}°C。"
+    return spec, q, args, result, ans
+
+
+def family_stock(rng, lang):
+    p = rng.choice(["symbol", "ticker", "stock_code", "code"])
+    spec = {"name": fn_name(rng, ["stock_price", "stock_quote", "share_price", "stock"]),
+            "description": rng.choice(["Get the latest stock price for a ticker symbol", "获取股票的最新价格"]),
+            "parameters": {"type": "object", "properties": {p: {"type": "string"}}, "required": [p]}}
+    sym = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(2, 4)))
+    price = round(rng.uniform(3, 900), 2)
+    q = f"What is the current price of {sym} stock?" if lang == "en" else f"{sym} 的股价现在是多少？"
+    return spec, q, {p: sym}, {"symbol": sym, "price": price, "currency": "USD"}, \
+        (f"{sym} is trading at {price} USD." if lang == "en" else f"{sym} 当前股价为 {price} 美元。")
+
+
+def family_currency(rng, lang):
+    names = rng.choice([("amount", "from_currency", "to_currency"), ("amount", "source", "target"),
+                        ("value", "from", "to"), ("money", "base", "quote")])
+    spec = {"name": fn_name(rng, ["currency_conversion", "exchange", "convert_currency", "fx_rate"]),
+            "description": rng.choice(["Convert an amount between two currencies", "货币换算"]),
+            "parameters": {"type": "object", "properties": {names[0]: {"type": "number"}, names[1]: {"type": "string"},
+                                                            names[2]: {"type": "string"}}, "required": list(names)}}
+    a = rng.randint(1, 5000)
+    x, y = rng.sample(CURRENCIES, 2)
+    res = round(a * rng.uniform(0.05, 9), 2)
+    q = f"Convert {a} {x} to {y}." if lang == "en" else f"把 {a} {x} 换算成 {y}"
+    return spec, q, {names[0]: a, names[1]: x, names[2]: y}, {"amount": a, "from": x, "to": y, "result": res}, \
+        (f"{a} {x} is {res} {y}." if lang == "en" else f"{a} {x} 约等于 {res} {y}。")
+
+
+def family_order(rng, lang):
+    p = rng.choice(["order_id", "order_number", "id", "tracking_id"])
+    spec = {"name": fn_name(rng, ["order_status", "order", "shipment", "delivery_status"]),
+            "description": rng.choice(["Look up the status of an order", "查询订单状态"]),
+            "parameters": {"type": "object", "properties": {p: {"type": "string"}}, "required": [p]}}
+    oid = f"{rng.choice('ABCDEFGHKMNPRSTXZ')}{rng.randint(10000, 99999)}"
+    st = rng.choice([("shipped", "已发货"), ("delivered", "已送达"), ("processing", "处理中")])
+    eta = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    q = rng.choice([f"Where is my order {oid}?", f"What is the status of order {oid}?"]) if lang == "en" \
+        else f"我的订单 {oid} 现在是什么状态？"
+    return spec, q, {p: oid}, {"order_id": oid, "status": st[0] if lang == "en" else st[1], "eta": eta}, \
+        (f"Order {oid} is {st[0]}; expected arrival {eta}." if lang == "en" else f"订单 {oid} {st[1]}，预计 {eta} 送达。")
+
+
+def family_time(rng, lang):
+    p = rng.choice(["city", "timezone", "location", "zone"])
+    spec = {"name": fn_name(rng, ["local_time", "current_time", "time", "clock"]),
+            "description": rng.choice(["Get the current local time in a city", "获取某个城市的当前时间"]),
+            "parameters": {"type": "object", "properties": {p: {"type": "string"}}, "required": [p]}}
+    c = rng.choice(CITIES)
+    city = c[0] if lang == "en" else c[1]
+    tm = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+    q = f"What time is it in {city} now?" if lang == "en" else f"{city}现在几点了？"
+    return spec, q, {p: city}, {"city": city, "time": tm}, \
+        (f"It is {tm} in {city} now." if lang == "en" else f"{city}现在是 {tm}。")
+
+
+def family_contact(rng, lang):
+    p = rng.choice(["name", "person", "user_name", "contact"])
+    spec = {"name": fn_name(rng, ["email", "contact", "user_email", "employee_email"]),
+            "description": rng.choice(["Find the email address of a colleague", "查询同事的邮箱地址"]),
+            "parameters": {"type": "object", "properties": {p: {"type": "string"}}, "required": [p]}}
+    first = rng.choice(corpus.EN_FIRST)
+    last = rng.choice(corpus.EN_LAST)
+    who = f"{first} {last}"
+    email = f"{first.lower()}.{last.lower()}@example.com"
+    q = f"What is {who}'s email address?" if lang == "en" else f"{who} 的邮箱是什么？"
+    return spec, q, {p: who}, {"name": who, "email": email}, \
+        (f"{who}'s email address is {email}." if lang == "en" else f"{who} 的邮箱是 {email}。")
+
+
+FAMILIES = [family_weather, family_stock, family_currency, family_order, family_time, family_contact]
+
+
+def random_functions(rng, lang, k):
+    return [rng.choice(FAMILIES)(rng, lang)[0] for _ in range(k)]
+
+
+def dlg_function(rng, lang, split, ctx):
+    fams = rng.sample(FAMILIES, rng.randint(1, 3))
+    made = [f(rng, lang) for f in fams]
+    target = rng.randrange(len(made))
+    spec, q, args, result, ans = made[target]
+    functions = [m[0] for m in made]
+    builtins = list(BUILTINS) if rng.random() < 0.6 else [b for b in BUILTINS if rng.random() < 0.4]
+    msgs = [system(rng, builtins, functions), msg("user", q),
+            msg("assistant", json.dumps(args, ensure_ascii=False), spec["name"])]
+    if rng.random() < 0.06:
+        err = {"error": f"service unavailable for {list(args.values())[0]}"}
+        msgs.append(msg("observation", json.dumps(err, ensure_ascii=False)))
+        msgs.append(msg("assistant", f"Sorry, `{spec['name']}` returned an error: {err['error']}."
+                        if lang == "en" else f"抱歉，`{spec['name']}` 返回了错误：{err['error']}。"))
+    else:
+        msgs.append(msg("observation", json.dumps(result, ensure_ascii=False)))
+        msgs.append(msg("assistant", ans))
+    return msgs, {"tool": spec["name"], "args": args}
+
+
+# ---------------------------------------------------------------------------------------------- chat
+
+CHAT_EN = [("Hello!", "Hello! How can I help you today?"), ("Hi there", "Hi! What can I do for you?"),
+           ("Who are you?", "I am a small demonstration model for the AllTools runtime. I can run Python, search local documents, draw images and call your functions."),
+           ("What can you do?", "I can compute things with Python, plot charts, search the local document index and cite it, generate images with CogView, and call the functions you register."),
+           ("Thank you!", "You're welcome!"), ("Thanks a lot", "Glad I could help!"), ("Good morning", "Good morning! What would you like to do?"),
+           ("Goodbye", "Goodbye! Have a nice day."), ("How are you?", "I'm fine, thank you. How can I help?"),
+           ("Are you a large model?", "No. I am a tiny model trained only to show how the runtime uses tools. For real work, use GLM-4-9B-chat."),
+           ("Tell me a joke", "Why did the programmer quit his job? Because he didn't get arrays."),
+           ("Can you speak Chinese?", "Yes, I can answer in Chinese or English.")]
+CHAT_ZH = [("你好", "你好！有什么可以帮你的吗？"), ("您好！", "您好！请问需要什么帮助？"),
+           ("你是谁？", "我是 AllTools 运行时的一个小型演示模型，可以运行 Python、搜索本地文档、生成图片，并调用你注册的函数。"),
+           ("你能做什么？", "我可以用 Python 计算和画图，搜索本地文档并注明出处，用 CogView 生成图片，还能调用你提供的函数。"),
+           ("谢谢", "不客气！"), ("谢谢你的帮助", "很高兴能帮到你！"), ("早上好", "早上好！今天想做点什么？"),
+           ("再见", "再见，祝你愉快！"), ("你好吗？", "我很好，谢谢！有什么需要帮忙的吗？"),
+           ("你是大模型吗？", "不是。我只是一个用来演示运行时如何使用工具的小模型。正式使用请换成 GLM-4-9B-chat。"),
+           ("讲个笑话", "程序员最怕什么？怕需求改了又改。"), ("你会说英语吗？", "会的，我可以用中文或英文回答。")]
+
+
+def dlg_chat(rng, lang, split, ctx):
+    q, a = rng.choice(CHAT_EN if lang == "en" else CHAT_ZH)
+    builtins, fns = tool_setup(rng, None, ctx["functions"](rng))
+    return [system(rng, builtins, fns), msg("user", q), msg("assistant", a)], {"tool": None}
+
+
+KINDS = [("math", dlg_math, 0.30), ("plot", dlg_plot, 0.07), ("research", dlg_research, 0.28),
+         ("cogview", dlg_cogview, 0.08), ("function", dlg_function, 0.17), ("chat", dlg_chat, 0.07),
+         ("divzero", dlg_divzero, 0.03)]
+
+
+def make_dialogue(rng, docs, split, kind=None, lang=None):
+    lang = lang or rng.choice(["en", "zh"])
+    if kind is None:
+        x, acc = rng.random(), 0.0
+        for name, fn, w in KINDS:
+            acc += w
+            if x < acc:
+                kind = name
+                break
+        else:
+            kind = "chat"
+    fn = dict((n, f) for n, f, _ in KINDS)[kind]
+    ctx = {"docs": docs, "functions": lambda r: random_functions(r, lang, r.choice([1, 1, 2])) if r.random() < 0.12 else []}
+    msgs, meta = fn(rng, lang, split, ctx)
+    meta.update(kind=kind, lang=lang)
+    # sometimes a second turn follows in the same session
+    if kind in ("math", "chat", "cogview", "plot") and rng.random() < 0.08:
+        k2 = rng.choice(["math", "chat", "cogview"])
+        more, _ = dict((n, f) for n, f, _ in KINDS)[k2](rng, lang, split, ctx)
+        msgs += more[1:]
+    return msgs, meta

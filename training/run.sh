@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Rebuilds models/glm4-alltools-tiny from scratch (about 70 minutes on 2 busy CPU cores; a GPU is not needed).
+# Deps (not in scripts/apt-packages.txt: CI does not retrain): python3-torch libopenblas0-pthread python3-regex.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+OUT=training/out
+mkdir -p "$OUT"
+nice -n 19 "$PY" training/build_data.py --out "$OUT" --dialogues 30000 --seed 1234
+# The shipped run used --time-budget-min 72; its checkpoint recorded the schedule, replayed here by steps.
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 19 "$PY" training/train.py --threads 1 --data "$OUT/train.pt" --out "$OUT" --batch-tokens 3000 --lr 4e-3 \
+  --steps "${STEPS:-2000}" ${DECAY_START:+--decay-start "$DECAY_START"} ${TIME_BUDGET_MIN:+--time-budget-min "$TIME_BUDGET_MIN"}
+"$PY" training/export.py --ckpt "$OUT/ckpt.pt" --tokenizer "$OUT/tokenizer.model" --out models/glm4-alltools-tiny
+nice -n 19 "$PY" training/evaluate.py --model models/glm4-alltools-tiny --suites tests/eval --json "$OUT/eval.json"
