@@ -5,9 +5,13 @@
 #include <string>
 
 #include "apps/alltools/command.h"
+#if defined(ALLTOOLS_HAVE_BENCH_MODEL)
 #include "bench/model/decode_bench.h"
+#endif
 
 namespace {
+
+#if defined(ALLTOOLS_HAVE_BENCH_MODEL)
 
 // Published figures for the same shapes and machine kind (../shared/docs/peers.md), for the ratio line.
 constexpr double kLlamaCppBf16DecodeTokS = 11.8;
@@ -105,6 +109,15 @@ int run_bench(int argc, char** argv) {
   }
   return 0;
 }
+
+#else  // configured with -DALLTOOLS_BUILD_BENCH=OFF (e.g. the sanitizer build)
+
+int run_bench(int, char**) {
+  std::fprintf(stderr, "bench: benchmarks are not built in this configuration (ALLTOOLS_BUILD_BENCH=OFF)\n");
+  return 2;
+}
+
+#endif
 
 }  // namespace
 

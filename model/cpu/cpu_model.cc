@@ -32,13 +32,13 @@ class CpuModelImpl final : public CpuModel {
     const auto t0 = Clock::now();
     ALLTOOLS_RETURN_IF_ERROR(push(tokens));
     const int old = position() - static_cast<int>(tokens.size());
-    const int before = computed_;
+    const std::int64_t before = forwarded_;
     Status s = run_pending(Transformer::Logits::kLast, nullptr, cancel);
     if (!s.ok()) {
       undo(old);
       return s;
     }
-    timings_ = Timings{computed_ - before, seconds_since(t0), 0, 0.0};
+    timings_ = Timings{static_cast<int>(forwarded_ - before), seconds_since(t0), 0, 0.0};
     return ok_status();
   }
 
@@ -81,9 +81,9 @@ class CpuModelImpl final : public CpuModel {
                                   const CancelToken* cancel) override {
     GenerateResult result;
     const auto t_prefill = Clock::now();
-    const int before = computed_;
+    const std::int64_t before = forwarded_;
     ALLTOOLS_RETURN_IF_ERROR(ensure_logits(cancel));
-    result.timings.prefill_tokens = computed_ - before + (computed_ == before ? 0 : 0);
+    result.timings.prefill_tokens = static_cast<int>(forwarded_ - before);
     result.timings.prefill_seconds = seconds_since(t_prefill);
     const auto t_decode = Clock::now();
     cpu::Sampler sampler(request.sampling);
@@ -184,6 +184,7 @@ class CpuModelImpl final : public CpuModel {
       }
       tf_->forward(std::span<const TokenId>(history_).subspan(computed_, n), computed_, m, out);
       computed_ += n;
+      forwarded_ += n;
       logits_valid_ = false;
     }
     if (mode == Transformer::Logits::kAll && end > base) {
@@ -199,6 +200,7 @@ class CpuModelImpl final : public CpuModel {
   ModelInfo info_;
   std::vector<TokenId> history_;  // every token in the cache, including ones not yet forwarded
   int computed_ = 0;              // tokens whose keys/values are in the KV cache
+  std::int64_t forwarded_ = 0;    // tokens run through the model since load (for timings)
   std::vector<float> logits_;     // after token computed_ - 1, when logits_valid_
   bool logits_valid_ = false;
   Timings timings_;
