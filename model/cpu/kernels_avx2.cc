@@ -26,6 +26,29 @@ struct Isa {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  using VI = __m256i;
+  static constexpr int kI16Step = 16;
+  static VI izero() { return _mm256_setzero_si256(); }
+  static VI madd_i8_i16(const std::int8_t* w, const std::int16_t* x, VI acc) {
+    const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(w16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x))));
+  }
+  static V to_float(VI v) { return _mm256_cvtepi32_ps(v); }
+  static V max_abs(V m, V x) { return _mm256_max_ps(m, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)); }
+  static float hmax(V v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+  }
+  static void quantize_i16(const float* x, float scale, std::int16_t* out) {
+    const __m256 s = _mm256_set1_ps(scale);
+    const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), s));
+    const __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), s));
+    // packs works within 128-bit lanes: [a0..3 b0..3 a4..7 b4..7] -> reorder the 64-bit quarters.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), packed);
+  }
   template <WeightFormat F>
   static V load_w(const void* base, std::size_t i) {
     if constexpr (F == WeightFormat::kF32) {

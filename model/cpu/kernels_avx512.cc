@@ -21,6 +21,23 @@ struct Isa {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
+  using VI = __m512i;
+  static constexpr int kI16Step = 32;
+  static VI izero() { return _mm512_setzero_si512(); }
+  static VI madd_i8_i16(const std::int8_t* w, const std::int16_t* x, VI acc) {
+    const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(w16, _mm512_loadu_si512(x)));
+  }
+  static V to_float(VI v) { return _mm512_cvtepi32_ps(v); }
+  static V max_abs(V m, V x) { return _mm512_max_ps(m, _mm512_abs_ps(x)); }
+  static float hmax(V v) { return _mm512_reduce_max_ps(v); }
+  static void quantize_i16(const float* x, float scale, std::int16_t* out) {
+    const __m512 s = _mm512_set1_ps(scale);
+    const __m512i a = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), s));
+    const __m512i b = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16), s));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtsepi32_epi16(a));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), _mm512_cvtsepi32_epi16(b));
+  }
   template <WeightFormat F>
   static V load_w(const void* base, std::size_t i) {
     if constexpr (F == WeightFormat::kF32) {
