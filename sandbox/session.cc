@@ -190,6 +190,39 @@ void allow_traversal(const fs::path& dir) {
   }
 }
 
+// bwrap's command line: every namespace, read-only system, sized tmpfs, the files folder (fd kChildFilesFd) as
+// the only writable host folder, the main seccomp filter (fd kChildSeccompFd), then the interpreter.
+std::vector<std::string> bwrap_argv(const SandboxConfig& config, const std::string& font_list_name) {
+  std::error_code ec;
+  const std::string tmpfs = std::to_string(config.limits.tmpfs_bytes);
+  std::vector<std::string> argv = {config.bwrap.string(), "--unshare-all", "--unshare-user", "--disable-userns",
+                                   "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                                   "--uid", std::to_string(kInsideUid), "--gid", std::to_string(kInsideUid),
+                                   "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"};
+  for (const char* top : {"bin", "sbin", "lib", "lib32", "lib64"}) {
+    const fs::path host = fs::path("/") / top;
+    if (fs::is_symlink(host, ec)) {
+      argv.insert(argv.end(), {"--symlink", fs::read_symlink(host, ec).string(), host.string()});
+    } else if (fs::is_directory(host, ec)) {
+      argv.insert(argv.end(), {"--ro-bind", host.string(), host.string()});
+    }
+  }
+  for (const char* etc : {"/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/localtime",
+                          "/etc/matplotlibrc", "/etc/fonts", "/etc/mime.types", "/etc/python3",
+                          "/etc/python3.11", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"}) {
+    argv.insert(argv.end(), {"--ro-bind-try", etc, etc});
+  }
+  argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--size", tmpfs, "--tmpfs", "/tmp", "--size", tmpfs,
+                           "--tmpfs", "/dev/shm", "--dir", "/tmp/matplotlib", "--bind-fd",
+                           std::to_string(kChildFilesFd), "/mnt/data", "--chdir", "/mnt/data", "--remount-ro", "/",
+                           "--seccomp", std::to_string(kChildSeccompFd)});
+  if (!font_list_name.empty()) {
+    argv.insert(argv.end(), {"--file", std::to_string(kChildFontCacheFd), "/tmp/matplotlib/" + font_list_name});
+  }
+  argv.insert(argv.end(), {config.python.string(), "-I", "-c", kBootstrap});
+  return argv;
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -206,6 +239,11 @@ struct Session::Impl {
   detail::CgroupSet cgroups;
   std::unique_ptr<detail::FrameDecoder> decoder;
   std::uint64_t starts = 0;
+  // Weaker mode (allow_weaker_isolation only): no bwrap, so no namespaces; python runs directly with the other
+  // layers (uid, cgroups, rlimits, seccomp loaded by the launcher, Landlock, exec-deny), cwd = files_dir.
+  bool direct = false;
+  std::string direct_reason;
+  fs::path private_tmp;  // direct mode: the interpreter's HOME/TMPDIR on the host, removed at teardown
 
   std::size_t max_frame() const { return config.limits.output_cap_bytes * 8 + (1 << 20); }
 
@@ -244,6 +282,11 @@ struct Session::Impl {
     interpreter = 0;
     decoder.reset();
     cgroups = detail::CgroupSet();
+    if (!private_tmp.empty()) {
+      std::error_code ec;
+      fs::remove_all(private_tmp, ec);
+      private_tmp.clear();
+    }
   }
 
   std::string exit_reason(int status) const {
@@ -276,11 +319,20 @@ struct Session::Impl {
     return ok_status();
   }
 
-  Status start();
+  Status start() {
+    Status s = start_once();
+    if (!s.ok() && !direct && config.allow_weaker_isolation && s.error().code == ErrorCode::kUnavailable) {
+      direct = true;  // e.g. user namespaces blocked: bwrap cannot set up its uid map
+      direct_reason = s.error().message;
+      return start_once();
+    }
+    return s;
+  }
+  Status start_once();
   void merge_layers(const nlohmann::json& ready);
 };
 
-Status Session::Impl::start() {
+Status Session::Impl::start_once() {
   if (outer > 0) return ok_status();
   const Limits& lim = config.limits;
   std::error_code ec;
@@ -325,37 +377,27 @@ Status Session::Impl::start() {
   }
 
   detail::SpawnSpec spec;
-  const std::string tmpfs = std::to_string(lim.tmpfs_bytes);
-  spec.argv = {config.bwrap.string(), "--unshare-all", "--unshare-user", "--disable-userns",
-               "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-               "--uid", std::to_string(kInsideUid), "--gid", std::to_string(kInsideUid),
-               "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"};
-  for (const char* top : {"bin", "sbin", "lib", "lib32", "lib64"}) {
-    const fs::path host = fs::path("/") / top;
-    if (fs::is_symlink(host, ec)) {
-      spec.argv.insert(spec.argv.end(), {"--symlink", fs::read_symlink(host, ec).string(), host.string()});
-    } else if (fs::is_directory(host, ec)) {
-      spec.argv.insert(spec.argv.end(), {"--ro-bind", host.string(), host.string()});
-    }
-  }
-  for (const char* etc : {"/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/localtime",
-                          "/etc/matplotlibrc", "/etc/fonts", "/etc/mime.types", "/etc/python3",
-                          "/etc/python3.11", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"}) {
-    spec.argv.insert(spec.argv.end(), {"--ro-bind-try", etc, etc});
-  }
-  spec.argv.insert(spec.argv.end(),
-                   {"--proc", "/proc", "--dev", "/dev", "--size", tmpfs, "--tmpfs", "/tmp", "--size", tmpfs,
-                    "--tmpfs", "/dev/shm", "--dir", "/tmp/matplotlib", "--bind-fd", std::to_string(kChildFilesFd), "/mnt/data", "--chdir",
-                    "/mnt/data", "--remount-ro", "/", "--seccomp", std::to_string(kChildSeccompFd)});
-  if (font_fd.valid()) {
-    spec.argv.insert(spec.argv.end(), {"--file", std::to_string(kChildFontCacheFd),
-                                       "/tmp/matplotlib/" + font_cache->file_name});
-  }
-  spec.argv.insert(spec.argv.end(), {config.python.string(), "-I", "-c", kBootstrap});
   const int threads = std::max(1, static_cast<int>(lim.cpus + 0.999));
   spec.env = {"PATH=/usr/bin:/bin", "HOME=/tmp", "USER=sandbox", "LOGNAME=sandbox", "LANG=C.UTF-8",
               "TMPDIR=/tmp", "MPLBACKEND=Agg", "MPLCONFIGDIR=/tmp/matplotlib",
               "OPENBLAS_NUM_THREADS=" + std::to_string(threads), "OMP_NUM_THREADS=" + std::to_string(threads)};
+  std::vector<std::string> rw_paths = {"/mnt/data", "/tmp", "/dev/shm", "/dev/null", "/dev/zero", "/dev/full"};
+  if (direct) {
+    char tmpl[] = "/tmp/alltools-sandbox-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return errno_error(ErrorCode::kIo, "mkdtemp");
+    private_tmp = tmpl;
+    fs::create_directories(private_tmp / "matplotlib", ec);
+    if (font_cache) std::ofstream(private_tmp / "matplotlib" / font_cache->file_name, std::ios::binary) << font_cache->bytes;
+    if (slot.dedicated()) reown_tree(private_tmp, slot.uid(), slot.gid());
+    spec.argv = {config.python.string(), "-I", "-c", kBootstrap};
+    spec.env[1] = "HOME=" + private_tmp.string();
+    spec.env[5] = "TMPDIR=" + private_tmp.string();
+    spec.env[7] = "MPLCONFIGDIR=" + (private_tmp / "matplotlib").string();
+    spec.cwd = config.files_dir.string();
+    spec.seccomp_filter = main_bpf;
+    rw_paths = {config.files_dir.string(), private_tmp.string(), "/dev/null", "/dev/zero", "/dev/full"};
+  }
+  if (!direct) spec.argv = bwrap_argv(config, font_fd.valid() ? font_cache->file_name : std::string());
   spec.fds = {{0, devnull.get()},
               {1, out_w.get()},
               {2, err_w.get()},
@@ -401,7 +443,7 @@ Status Session::Impl::start() {
   nlohmann::json init = {{"op", "init"},
                          {"nonce", nonce},
                          {"output_cap", lim.output_cap_bytes},
-                         {"rw_paths", {"/mnt/data", "/tmp", "/dev/shm"}},
+                         {"rw_paths", rw_paths},
                          {"ro_paths", {"/usr", "/etc", "/proc", "/dev"}}};
   auto fail = [&](const std::string& why, std::string diagnostics) {
     hard_kill();
@@ -459,11 +501,14 @@ void Session::Impl::merge_layers(const nlohmann::json& ready) {
   IsolationReport r;
   std::string bwrap_note = "bwrap: user, mount, pid, ipc, uts, cgroup namespaces; read-only /usr; tmpfs /tmp " +
                            std::to_string(config.limits.tmpfs_bytes >> 20) + " MiB; /mnt/data only writable mount";
-  r.layers.push_back(Layer{"namespaces", true, true, bwrap_note});
+  if (direct) bwrap_note = "not active (weaker mode): " + direct_reason;
+  r.layers.push_back(Layer{"namespaces", !direct, true, bwrap_note});
   const nlohmann::json ifaces = status.value("ifaces", nlohmann::json::array());
   const bool lo_only = ifaces.is_array() && ifaces.size() == 1 && ifaces[0] == "lo";
   r.layers.push_back(Layer{"network", lo_only, true,
-                           lo_only ? "private network namespace, interfaces: lo" : "interfaces: " + ifaces.dump()});
+                           lo_only ? "private network namespace, interfaces: lo"
+                                   : "no network namespace (interfaces: " + ifaces.dump() +
+                                         "); only the seccomp socket filter stands"});
   const std::string uid_status = status.value("Uid", "");
   r.layers.push_back(Layer{"uid", slot.uid() != 0, true,
                            (slot.dedicated() ? "dedicated host uid " : "runtime's own uid ") +
@@ -506,7 +551,10 @@ Result<std::unique_ptr<Session>> Session::create(const SandboxConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->report = probe_isolation();
-  if (access(config.bwrap.c_str(), X_OK) != 0) {
+  if (access(config.bwrap.c_str(), X_OK) != 0 && config.allow_weaker_isolation) {
+    impl->direct = true;
+    impl->direct_reason = config.bwrap.string() + " is not executable";
+  } else if (access(config.bwrap.c_str(), X_OK) != 0) {
     return make_error(ErrorCode::kUnavailable, "sandbox layer 'namespaces' missing: " + config.bwrap.string() +
                                                    " is not executable (apt-get install bubblewrap)");
   }

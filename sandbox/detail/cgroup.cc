@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -67,10 +69,33 @@ fs::path v1_hierarchy(const std::string& controller) {
   return {};
 }
 
+// Removes empty sandbox cgroups ("s<pid>-...") left by runtimes that died without cleaning up. Once per process.
+void remove_stale(const std::vector<fs::path>& parents) {
+  static std::once_flag once;
+  std::call_once(once, [&parents] {
+    std::error_code ec;
+    for (const fs::path& parent : parents) {
+      for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() < 2 || name[0] != 's' || !it->is_directory(ec)) continue;
+        const long pid = std::strtol(name.c_str() + 1, nullptr, 10);
+        if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
+        rmdir(it->path().c_str());  // fails harmlessly while processes remain
+      }
+    }
+  });
+}
+
 }  // namespace
 
 CgroupSet CgroupSet::create(const std::string& name, const Limits& limits) {
   CgroupSet set;
+  {
+    std::vector<fs::path> parents;
+    for (const char* h : {"memory", "pids", "cpu", "unified"}) parents.push_back(fs::path(kRoot) / h / "alltools");
+    parents.push_back(fs::path(kRoot) / "alltools");
+    remove_stale(parents);
+  }
   std::error_code ec;
   const bool pure_v2 = fs::exists(fs::path(kRoot) / "cgroup.controllers", ec);
   const fs::path v2_root = pure_v2 ? fs::path(kRoot) : fs::path(kRoot) / "unified";

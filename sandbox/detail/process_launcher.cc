@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -29,7 +31,7 @@ struct ChildFailure {
 };
 constexpr const char* kStepNames[] = {"setpgid", "PR_SET_PDEATHSIG", "parent died", "sigprocmask",
                                       "join cgroup", "dup fd", "dup2 fd", "close_range", "setrlimit",
-                                      "setgroups", "setresgid", "setresuid", "chdir", "execve"};
+                                      "setgroups", "setresgid", "setresuid", "chdir", "execve", "seccomp"};
 
 [[noreturn]] void child_fail(int report_fd, int step) {
   ChildFailure f{step, errno};
@@ -82,7 +84,13 @@ constexpr const char* kStepNames[] = {"setpgid", "PR_SET_PDEATHSIG", "parent die
     if (setresgid(spec.gid, spec.gid, spec.gid) != 0) child_fail(report_fd, 10);
     if (setresuid(spec.uid, spec.uid, spec.uid) != 0) child_fail(report_fd, 11);
   }
-  if (chdir("/") != 0) child_fail(report_fd, 12);
+  if (chdir(spec.cwd.c_str()) != 0) child_fail(report_fd, 12);
+  if (!spec.seccomp_filter.empty()) {
+    sock_fprog prog{static_cast<unsigned short>(spec.seccomp_filter.size() / sizeof(sock_filter)),
+                    reinterpret_cast<sock_filter*>(const_cast<char*>(spec.seccomp_filter.data()))};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+      child_fail(report_fd, 14);
+  }
   execve(argv[0], argv, envp);
   child_fail(report_fd, 13);
 }
@@ -139,7 +147,7 @@ Result<pid_t> spawn_now(const SpawnSpec& spec) {
   if (got == static_cast<ssize_t>(sizeof failure)) {
     int status = 0;
     waitpid(pid, &status, 0);
-    const int step = failure.step >= 0 && failure.step < 14 ? failure.step : 13;
+    const int step = failure.step >= 0 && failure.step < 15 ? failure.step : 13;
     return make_error(ErrorCode::kUnavailable, "starting " + spec.argv[0] + ": " + kStepNames[step] +
                                                    " failed: " + std::strerror(failure.err));
   }

@@ -24,6 +24,8 @@ struct SpawnSpec {
   std::vector<std::pair<int, int>> fds;
   std::vector<std::pair<int, rlimit>> rlimits;  // RLIMIT_* -> soft/hard (lowered only)
   std::vector<std::string> cgroup_procs;       // cgroup.procs files the child joins before exec
+  std::string cwd = "/";             // working directory of the new process
+  std::string seccomp_filter;        // BPF program loaded (with NO_NEW_PRIVS) right before execve; may be empty
   bool switch_uid = false;
   uid_t uid = 0;
   gid_t gid = 0;

@@ -205,3 +205,53 @@ TEST_F(NotebookTest, ReportsActiveLayersAfterStart) {
 
 }  // namespace
 }  // namespace alltools::sandbox::testing
+
+namespace alltools::sandbox::testing {
+namespace {
+
+// Without bwrap the session refuses, naming the layer; with allow_weaker_isolation it runs python directly
+// under the remaining layers (uid, cgroups, rlimits, seccomp, Landlock, exec-deny) and says what is missing.
+TEST(WeakerMode, RefusesWithoutBwrapUnlessAllowed) {
+  TempDir dir;
+  SandboxConfig c = test_config(dir.path() / "files");
+  c.bwrap = "/nonexistent/bwrap";
+  auto refused = Session::create(c);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("namespaces"), std::string::npos) << refused.error();
+
+  c.allow_weaker_isolation = true;
+  auto s = Session::create(c);
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto r = (*s)->run_cell(
+      "import os, socket, subprocess\n"
+      "out = [os.getcwd()]\n"
+      "try:\n"
+      "    socket.socket()\n"
+      "except OSError as e:\n"
+      "    out.append(e.errno)\n"
+      "try:\n"
+      "    subprocess.run(['/bin/true'])\n"
+      "except OSError as e:\n"
+      "    out.append(e.errno)\n"
+      "for p in ['/root/x', '/tmp/alltools-weaker-probe', '" + std::string(ALLTOOLS_SOURCE_DIR) + "/x']:\n"
+      "    try:\n"
+      "        open(p, 'w')\n"
+      "        out.append('wrote ' + p)\n"
+      "    except OSError as e:\n"
+      "        out.append(e.errno)\n"
+      "open('kept.txt', 'w').write('ok')\n"
+      "out");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->value_repr, "['" + (dir.path() / "files").string() + "', 13, 1, 13, 13, 13]") << describe(*r);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "files" / "kept.txt"));
+  const IsolationReport& report = (*s)->isolation();
+  EXPECT_NE(report.missing_required().find("namespaces"), std::string::npos) << report.to_string();
+  for (const Layer& l : report.layers) {
+    if (l.name == "seccomp" || l.name == "exec-deny" || l.name == "uid") {
+      EXPECT_TRUE(l.active) << l.name << ": " << l.detail;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace alltools::sandbox::testing
