@@ -9,6 +9,7 @@ namespace {
 // Iterations a worker polls for the next region before sleeping on the condition variable: decode issues
 // hundreds of short regions per token, and waking a sleeping thread costs tens of microseconds.
 constexpr int kSpinIterations = 20000;
+constexpr int kChunksPerThread = 8;
 }  // namespace
 
 int available_cpus() {
@@ -58,14 +59,25 @@ void ThreadPool::run(const std::function<void(int)>& fn) {
 }
 
 void ThreadPool::parallel_for(int n, int align, const std::function<void(int, int)>& fn) {
+  if (n <= 0) return;
   const int parts = size();
+  if (parts == 1) {
+    fn(0, n);
+    return;
+  }
+  // Dynamic chunks (kChunksPerThread per worker): a worker the OS has descheduled (the machine is shared) holds
+  // up at most one small chunk while the others take the rest.
   const int units = (n + align - 1) / align;
-  run([&](int worker) {
-    const int u0 = static_cast<int>(static_cast<long long>(units) * worker / parts);
-    const int u1 = static_cast<int>(static_cast<long long>(units) * (worker + 1) / parts);
-    const int begin = std::min(n, u0 * align);
-    const int end = std::min(n, u1 * align);
-    if (begin < end) fn(begin, end);
+  const int chunk_units = std::max(1, units / (parts * kChunksPerThread));
+  const int chunks = (units + chunk_units - 1) / chunk_units;
+  std::atomic<int> next{0};
+  run([&](int) {
+    for (int c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      const int begin = std::min(n, c * chunk_units * align);
+      const int end = std::min(n, (c + 1) * chunk_units * align);
+      if (begin < end) fn(begin, end);
+    }
   });
 }
 

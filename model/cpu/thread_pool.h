@@ -27,7 +27,8 @@ class ThreadPool {
   // Not reentrant: fn must not call run().
   void run(const std::function<void(int)>& fn);
 
-  // Convenience: splits [0, n) into size() contiguous ranges aligned to `align` and runs fn(begin, end) on each.
+  // Splits [0, n) into contiguous ranges whose starts are multiples of `align` and runs fn(begin, end) on each,
+  // across the workers (ranges are claimed dynamically, so a slow worker does fewer).
   void parallel_for(int n, int align, const std::function<void(int, int)>& fn);
 
  private:
