@@ -179,15 +179,25 @@ void reown_tree(const fs::path& dir, uid_t uid, gid_t gid) {
   }
 }
 
-// bwrap runs as the sandbox uid and must reach the files folder to bind it: grant search (x, not read) to
-// others on the folders above it that the runtime owns and that lack it (e.g. a 0700 mkdtemp folder).
-void allow_traversal(const fs::path& dir) {
-  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
-    struct stat st;
-    if (lstat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
-    if (!(st.st_mode & S_IXOTH) && st.st_uid == geteuid()) chmod(p.c_str(), (st.st_mode & 07777) | S_IXOTH);
-    if (p == p.root_path()) return;
+// bwrap runs as the sandbox uid and must reach the files folder to bind it. The folder that holds it (the
+// session folder) gets search permission for others (x, never r) when the runtime owns it; every folder above
+// must already be searchable: the runtime never loosens permissions outside the session (e.g. /root).
+Status ensure_reachable(const fs::path& files_dir) {
+  const fs::path session = files_dir.parent_path();
+  struct stat st;
+  if (lstat(session.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH) && st.st_uid == geteuid()) {
+    chmod(session.c_str(), (st.st_mode & 07777) | S_IXOTH);
   }
+  for (fs::path p = session; !p.empty(); p = p.parent_path()) {
+    if (stat(p.c_str(), &st) != 0) return errno_error(ErrorCode::kIo, p.string());
+    if (!(st.st_mode & S_IXOTH)) {
+      return make_error(ErrorCode::kDenied, "the sandbox uid cannot reach " + files_dir.string() + ": folder " +
+                                                p.string() + " is not searchable by others (chmod o+x it, or keep "
+                                                "sessions under a searchable folder such as /tmp or /var/lib)");
+    }
+    if (p == p.root_path()) break;
+  }
+  return ok_status();
 }
 
 // bwrap's command line: every namespace, read-only system, sized tmpfs, the files folder (fd kChildFilesFd) as
@@ -345,7 +355,7 @@ Status Session::Impl::start_once() {
   if (slot.dedicated() && (st.st_uid != slot.uid() || st.st_gid != slot.gid())) {
     reown_tree(config.files_dir, slot.uid(), slot.gid());
   }
-  if (slot.dedicated()) allow_traversal(config.files_dir.parent_path());
+  if (slot.dedicated()) ALLTOOLS_RETURN_IF_ERROR(ensure_reachable(config.files_dir));
   chmod(config.files_dir.c_str(), 0755);
 
   cgroups = detail::CgroupSet::create(

@@ -69,7 +69,7 @@ std::optional<FontCache> generate(const fs::path& dir, const SandboxConfig& like
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return std::nullopt;
-  chmod(dir.c_str(), 0700);
+  chmod(dir.c_str(), 0711);  // the generating sandbox must reach dir/gen-*/files; nobody else may write
   const fs::path work = dir / ("gen-" + std::to_string(getpid()));
   SandboxConfig config = like;
   config.files_dir = work / "files";
