@@ -96,7 +96,7 @@ int run_bench(int argc, char** argv) {
   std::printf("prefill          %.1f tok/s (%d tokens, one batch)\n", r.prefill_tok_s, r.prompt_tokens);
   std::printf("decode           %.2f tok/s (%d steps, batch 1)\n", r.decode_tok_s, r.decode_steps);
   std::printf("achieved         %.1f GB/s\n", r.achieved_gb_s);
-  std::printf("read bandwidth   %.1f GB/s (measured now: %s, %d threads)\n", r.read_bandwidth_gb_s,
+  std::printf("read bandwidth   %.1f GB/s (measured now, best of before/after: %s, %d threads)\n", r.read_bandwidth_gb_s,
               r.bandwidth_method.c_str(), r.threads);
   std::printf("ratio            %.2f (goal >= 0.80)\n", r.ratio);
   std::printf("peak RSS         %.0f MiB\n", r.peak_rss_mib);

@@ -32,7 +32,7 @@ struct DecodeBenchReport {
   int decode_steps = 0;
   double decode_tok_s = 0.0;
   double achieved_gb_s = 0.0;
-  double read_bandwidth_gb_s = 0.0;
+  double read_bandwidth_gb_s = 0.0;    // the higher of two probes, before loading and after decoding
   std::string bandwidth_method;
   double ratio = 0.0;                  // achieved / read bandwidth
   double peak_rss_mib = 0.0;           // VmHWM
