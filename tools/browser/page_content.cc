@@ -46,8 +46,9 @@ bool is_text_type(std::string_view m) {
 
 bool is_json_type(std::string_view m) { return m == "application/json" || m.ends_with("+json"); }
 
+// Written first, so that it is visible even when the page budget cuts the end.
 std::string truncation_note(const FetchResponse& r) {
-  return r.truncated ? "\n\n[The page was cut at " + human_bytes(r.body.size()) + ".]" : "";
+  return r.truncated ? "[The page was cut at " + human_bytes(r.body.size()) + ".]\n\n" : "";
 }
 
 }  // namespace
@@ -78,7 +79,7 @@ Result<Page> page_from_response(const FetchResponse& r, bool number_links) {
     opts.number_links = number_links;
     ExtractedPage e = html_to_markdown(utf8, opts);
     page.title = e.title.empty() ? url_leaf(r.url) : e.title;
-    page.markdown = std::move(e.markdown) + truncation_note(r);
+    page.markdown = truncation_note(r) + std::move(e.markdown);
     page.base_url = e.base_url;
     page.links = std::move(e.links);
     return page;
@@ -90,12 +91,12 @@ Result<Page> page_from_response(const FetchResponse& r, bool number_links) {
     if (!j.is_discarded() && !r.truncated) {
       text = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    page.markdown = "```json\n" + text + "\n```" + truncation_note(r);
+    page.markdown = truncation_note(r) + "```json\n" + text + "\n```";
     return page;
   }
   if (is_text_type(m) || m.empty()) {
     page.title = url_leaf(r.url);
-    page.markdown = to_utf8(r.body, charset) + truncation_note(r);
+    page.markdown = truncation_note(r) + to_utf8(r.body, charset);
     return page;
   }
   page.title = url_leaf(r.url);
