@@ -278,7 +278,10 @@ struct Session::Impl {
 
   // Kills the whole sandbox (SIGKILL to bwrap tears down the pid namespace; cgroup.kill as well) and reaps it.
   int hard_kill() {
-    if (outer > 0) ::kill(outer, SIGKILL);
+    if (outer > 0) {
+      ::kill(-outer, SIGKILL);  // its process group (the launcher made it a leader): forks in weaker mode
+      ::kill(outer, SIGKILL);
+    }
     cgroups.kill();
     const int status = reap(kExitWait);
     teardown();

@@ -13,7 +13,7 @@ std::unique_ptr<Tool> make_tool(const TempDir& dir, std::chrono::seconds timeout
   PythonToolConfig c;
   c.session_dir = dir.path();
   c.cell_timeout = timeout;
-  c.interrupt_grace = std::chrono::milliseconds(300);
+  c.interrupt_grace = std::chrono::milliseconds(1000);
   c.limits.output_cap_bytes = 1000;
   auto tool = make_python_tool(c);
   EXPECT_TRUE(tool.ok()) << tool.error();

@@ -37,7 +37,7 @@ inline SandboxConfig test_config(const std::filesystem::path& files_dir) {
   SandboxConfig c;
   c.files_dir = files_dir;
   c.cell_timeout = std::chrono::milliseconds(2000);
-  c.interrupt_grace = std::chrono::milliseconds(500);
+  c.interrupt_grace = std::chrono::milliseconds(1500);  // generous: CI runs many tests at once on 2 cores
   c.limits.memory_bytes = 512ull << 20;
   c.limits.max_pids = 64;
   c.limits.tmpfs_bytes = 16ull << 20;
