@@ -11,5 +11,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   args+=(-DALLTOOLS_SANITIZE=ON -DALLTOOLS_BUILD_BENCH=OFF)
 fi
 bash "$root/scripts/install-deps.sh"
+# ccache keyed on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "${args[@]}" "$@" >/dev/null
 cmake --build "$build" -j "${JOBS:-$(nproc)}"
