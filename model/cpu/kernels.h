@@ -30,7 +30,8 @@ struct KernelSet {
   float (*sum_squares)(const float* x, int n);                  // sum x[i]^2
 };
 
-// The fastest set this CPU supports (decided once, on first call).
+// The fastest set this CPU supports, or the one named by the environment variable ALLTOOLS_KERNELS
+// (scalar | avx2 | avx512) if this CPU runs it; decided once, on first call.
 const KernelSet& best_kernels();
 // Every set this CPU can run, scalar first (tests compare them).
 std::vector<const KernelSet*> available_kernels();

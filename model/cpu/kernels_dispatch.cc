@@ -1,6 +1,9 @@
 // Run-time choice of the kernel set: the widest instruction set both compiled in and reported by CPUID.
 #include "model/cpu/kernels.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace alltools::model::cpu {
 namespace {
 
@@ -33,7 +36,17 @@ std::vector<const KernelSet*> available_kernels() {
 }
 
 const KernelSet& best_kernels() {
-  static const KernelSet* const best = available_kernels().back();
+  // ALLTOOLS_KERNELS=scalar|avx2|avx512 forces a set (when this CPU runs it): for comparisons and as an escape
+  // hatch; anything else keeps the fastest.
+  static const KernelSet* const best = [] {
+    const auto sets = available_kernels();
+    if (const char* forced = std::getenv("ALLTOOLS_KERNELS")) {
+      for (const KernelSet* set : sets) {
+        if (std::strcmp(set->name, forced) == 0) return set;
+      }
+    }
+    return sets.back();
+  }();
   return *best;
 }
 

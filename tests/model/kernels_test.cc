@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -55,7 +56,9 @@ TEST(Kernels, ScalarSetIsAlwaysAvailableAndBestIsListed) {
   const auto sets = available_kernels();
   ASSERT_FALSE(sets.empty());
   EXPECT_STREQ(sets.front()->name, "scalar");
-  EXPECT_EQ(&best_kernels(), sets.back());
+  if (std::getenv("ALLTOOLS_KERNELS") == nullptr) {
+    EXPECT_EQ(&best_kernels(), sets.back());
+  }
 }
 
 TEST(Kernels, ConversionsRoundTrip) {
