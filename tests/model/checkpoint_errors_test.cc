@@ -1,11 +1,13 @@
 // Broken checkpoints get clear errors naming the file and the tensor, never a crash.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "model/cpu/cpu_model.h"
+#include "model/cpu/reference_check.h"
 #include "model/loader/checkpoint.h"
 #include "model/loader/safetensors.h"
 #include "tests/model/test_paths.h"
@@ -161,6 +163,46 @@ TEST(CheckpointErrors, EmptyFolderSaysWhatIsMissing) {
   const Error e = load_error(dir.path());
   EXPECT_EQ(e.code, ErrorCode::kNotFound) << e;
   EXPECT_NE(e.message.find("no model.safetensors"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace alltools::model
+
+namespace alltools::model {
+namespace {
+
+// f32 -> IEEE half, round to nearest (normal range; tiny values flush to zero).
+std::uint16_t to_f16(float f) {
+  std::uint32_t b;
+  std::memcpy(&b, &f, 4);
+  const std::uint32_t sign = (b >> 16) & 0x8000u;
+  const int exp = static_cast<int>((b >> 23) & 0xff) - 127 + 15;
+  if (exp <= 0) return static_cast<std::uint16_t>(sign);
+  std::uint32_t h = (static_cast<std::uint32_t>(exp) << 10) | ((b >> 13) & 0x3ff);
+  if (b & 0x1000u) ++h;  // round half up (test data only)
+  return static_cast<std::uint16_t>(sign | h);
+}
+
+TEST(CheckpointF16, HalfPrecisionCheckpointLoadsAndTracksTheReference) {
+  ScratchDir dir;
+  copy_fixture("glm-tiny-f32", dir.path());
+  rewrite_tensors(dir.path(), [](std::vector<TensorToWrite>& ts) {
+    for (auto& t : ts) {
+      std::vector<std::byte> half(t.data.size() / 2);
+      for (std::size_t i = 0; i < t.data.size() / 4; ++i) {
+        float f;
+        std::memcpy(&f, t.data.data() + 4 * i, 4);
+        const std::uint16_t h = to_f16(f);
+        std::memcpy(half.data() + 2 * i, &h, 2);
+      }
+      t.dtype = DType::kF16;
+      t.data = std::move(half);
+    }
+  });
+  auto report = run_reference_check(dir.path(), dir.file("reference.safetensors"), {});
+  ASSERT_TRUE(report.ok()) << report.error();
+  EXPECT_LT(report->max_abs_error, 0.05);  // f16 rounding of the weights, not an implementation error
+  EXPECT_GE(report->greedy_matched, 8);
 }
 
 }  // namespace

@@ -255,3 +255,26 @@ TEST(CpuModel, SyntheticModelRunsInEveryWeightType) {
 
 }  // namespace
 }  // namespace alltools::model
+
+namespace alltools::model {
+namespace {
+
+TEST(CpuModelMemory, Bf16WeightsStayBf16AndInt8IsAQuarterOfF32) {
+  using W = CpuModelOptions::WeightType;
+  const auto bytes = [](W type) {
+    CpuModelOptions options;
+    options.weights = type;
+    auto m = open_cpu_model(testing::fixture_dir("glm-tiny-bf16"), options);
+    EXPECT_TRUE(m.ok()) << m.error();
+    return m.ok() ? m.value()->weight_bytes() : 0;
+  };
+  // glm-tiny-bf16: vocab 1024, hidden 128, 3 layers of q/k/v/o/gate_up/down.
+  const std::uint64_t params = 2ull * 1024 * 128 + 3ull * (128 * 128 + 2 * 64 * 128 + 128 * 128 + 704 * 128 + 128 * 352);
+  EXPECT_EQ(bytes(W::kAsStored), 2 * params);
+  EXPECT_EQ(bytes(W::kBF16), 2 * params);
+  EXPECT_EQ(bytes(W::kF32), 4 * params);
+  EXPECT_LT(bytes(W::kInt8), params + params / 16);  // int8 + one f32 scale per row
+}
+
+}  // namespace
+}  // namespace alltools::model
