@@ -33,6 +33,9 @@ struct Limits {
   int max_open_files = 256;                     // RLIMIT_NOFILE
   std::size_t output_cap_bytes = 64 << 10;      // kept per stream (stdout, stderr, value, traceback)
   std::size_t code_cap_bytes = 1 << 20;         // largest cell accepted
+  // Disk used by files_dir (allocated blocks, so sparse files count what they really use). Checked every
+  // 100 ms while a cell runs: a cell that grows the folder past it is stopped (state lost). 0 = unlimited.
+  std::uint64_t files_quota_bytes = 1ull << 30;
 };
 
 // One isolation layer as found on this machine / in this sandbox.

@@ -43,6 +43,8 @@ constexpr std::size_t kStartupStderrCap = 8192;  // bwrap/interpreter diagnostic
 constexpr std::size_t kReownLimit = 100000;   // entries re-owned when a files folder changes sandbox uid
 constexpr int kInsideUid = 1000;              // uid/gid the code sees inside the sandbox
 constexpr std::size_t kReadChunk = 64 << 10;
+constexpr auto kQuotaPoll = 100ms;              // files_dir usage check period while a cell runs
+constexpr std::size_t kQuotaWalkLimit = 200000; // entries walked per check; beyond it the folder counts as full
 
 // Child-side fd numbers (worker.py uses 3, 4 and 6; bwrap reads 7).
 constexpr int kChildRequestFd = 3, kChildResponseFd = 4, kChildSourceFd = 5, kChildExecDenyFd = 6,
@@ -177,6 +179,21 @@ void reown_tree(const fs::path& dir, uid_t uid, gid_t gid) {
        !ec && it != end && seen < kReownLimit; it.increment(ec), ++seen) {
     (void)!lchown(it->path().c_str(), uid, gid);
   }
+}
+
+// Bytes allocated under `dir` (st_blocks, links not followed), plus one block per entry so empty-file floods
+// count; UINT64_MAX when the walk exceeds kQuotaWalkLimit entries.
+std::uint64_t disk_usage(const fs::path& dir) {
+  std::uint64_t total = 0;
+  std::size_t seen = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (++seen > kQuotaWalkLimit) return UINT64_MAX;
+    struct stat st;
+    if (lstat(it->path().c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_blocks) * 512 + 4096;
+  }
+  return total;
 }
 
 // bwrap runs as the sandbox uid and must reach the files folder to bind it. The folder that holds it (the
@@ -645,6 +662,9 @@ Result<CellResult> Session::run_cell(const std::string& code, Clock::time_point 
 
   if (Status sent = s.send({{"op", "exec"}, {"nonce", nonce}, {"code", code}}); !sent.ok()) return crashed();
 
+  const std::uint64_t quota = lim.files_quota_bytes;
+  const std::uint64_t usage_at_start = quota ? disk_usage(s.config.files_dir) : 0;
+  Clock::time_point next_quota_check = started + kQuotaPoll;
   bool interrupted_sent = false;
   Clock::time_point kill_at = Clock::time_point::max();
   Clock::time_point next_interrupt = Clock::time_point::max();
@@ -665,6 +685,14 @@ Result<CellResult> Session::run_cell(const std::string& code, Clock::time_point 
       return lose_state(cancelled ? std::string("The cell was cancelled and did not stop when interrupted.")
                                   : "The cell exceeded the " + secs(timeout) +
                                         " time limit and did not stop when interrupted.");
+    }
+    if (quota && now >= next_quota_check) {
+      next_quota_check = now + kQuotaPoll;
+      const std::uint64_t used = disk_usage(s.config.files_dir);
+      if (used > quota && used > usage_at_start) {
+        return lose_state("The files in /mnt/data exceeded the " + std::to_string(quota >> 20) +
+                          " MiB quota, so the cell was stopped; delete files to free space.");
+      }
     }
     const auto wake = interrupted_sent ? kill_at : std::min(cell_deadline, now + kCancelPoll);
     const auto wait_ms = std::max<long>(

@@ -506,6 +506,26 @@ TEST_F(AdversarialTest, DiskFillIsBounded) {
   expect_healthy();
 }
 
+// §5.3 (23, continued) many files, each under FSIZE, in /mnt/data: the folder quota stops the cell.
+TEST_F(AdversarialTest, FilesQuotaStopsManySmallFiles) {
+  SandboxConfig c = test_config(files());
+  c.limits.files_quota_bytes = 32ull << 20;
+  c.cell_timeout = std::chrono::seconds(20);
+  open_session(c);
+  CellResult r = run(
+      "import os\n"
+      "for i in range(100000):\n"
+      "    with open('/mnt/data/f%d' % i, 'wb') as f:\n"
+      "        f.write(b'x' * (4 << 20))");
+  EXPECT_TRUE(r.state_lost) << describe(r);
+  EXPECT_NE(r.notice.find("quota"), std::string::npos) << r.notice;
+  std::uint64_t used = 0;
+  for (const auto& e : std::filesystem::directory_iterator(files())) used += std::filesystem::file_size(e.path());
+  EXPECT_LT(used, 1024ull << 20);  // bounded: quota + what one 100 ms poll interval lets through
+  // Deleting is allowed and the session works again.
+  expect_value("import os\nfor n in os.listdir('/mnt/data'): os.remove('/mnt/data/' + n)\nlen(os.listdir('.'))", "0");
+}
+
 // §5.3 (24) descriptor exhaustion.
 TEST_F(AdversarialTest, FileDescriptorExhaustionIsBounded) {
   expect_value(
