@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <atomic>
 #include <thread>
 
 #include "model/cpu/cpu_model.h"
@@ -274,6 +275,36 @@ TEST(CpuModelMemory, Bf16WeightsStayBf16AndInt8IsAQuarterOfF32) {
   EXPECT_EQ(bytes(W::kBF16), 2 * params);
   EXPECT_EQ(bytes(W::kF32), 4 * params);
   EXPECT_LT(bytes(W::kInt8), params + params / 16);  // int8 + one f32 scale per row
+}
+
+}  // namespace
+}  // namespace alltools::model
+
+namespace alltools::model {
+namespace {
+
+TEST(CpuModelThreads, CancelFromAnotherThreadStopsGenerate) {
+  auto m = open_cpu_model(testing::fixture_dir("glm-tiny-f32"), {});
+  ASSERT_TRUE(m.ok()) << m.error();
+  const std::vector<TokenId> start = {1, 2, 3};
+  ASSERT_TRUE(m.value()->append(start).ok());
+  CancelToken cancel;
+  std::atomic<int> emitted{0};
+  std::thread canceller([&] {
+    while (emitted.load() < 5) std::this_thread::yield();
+    cancel.cancel();
+  });
+  GenerateRequest req;
+  req.max_new_tokens = 4000;  // far more than it will get to
+  auto r = m.value()->generate(req, [&](TokenId) {
+    emitted.fetch_add(1);
+    return true;
+  }, &cancel);
+  canceller.join();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->finish, FinishReason::kCancelled);
+  EXPECT_GE(r->tokens.size(), 5u);
+  EXPECT_LT(r->tokens.size(), 4000u);
 }
 
 }  // namespace
