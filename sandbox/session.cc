@@ -246,7 +246,7 @@ std::vector<std::string> bwrap_argv(const SandboxConfig& config, const std::stri
   if (!font_list_name.empty()) {
     argv.insert(argv.end(), {"--file", std::to_string(kChildFontCacheFd), "/tmp/matplotlib/" + font_list_name});
   }
-  argv.insert(argv.end(), {config.python.string(), "-I", "-c", kBootstrap});
+  argv.insert(argv.end(), {config.python.string(), "-I", "-S", "-c", kBootstrap});
   return argv;
 }
 
@@ -419,7 +419,7 @@ Status Session::Impl::start_once() {
     fs::create_directories(private_tmp / "matplotlib", ec);
     if (font_cache) std::ofstream(private_tmp / "matplotlib" / font_cache->file_name, std::ios::binary) << font_cache->bytes;
     if (slot.dedicated()) reown_tree(private_tmp, slot.uid(), slot.gid());
-    spec.argv = {config.python.string(), "-I", "-c", kBootstrap};
+    spec.argv = {config.python.string(), "-I", "-S", "-c", kBootstrap};
     spec.env[1] = "HOME=" + private_tmp.string();
     spec.env[5] = "TMPDIR=" + private_tmp.string();
     spec.env[7] = "MPLCONFIGDIR=" + (private_tmp / "matplotlib").string();
