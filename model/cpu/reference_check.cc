@@ -41,12 +41,12 @@ float read_f32(const TensorView& v, std::size_t i) {
 
 Result<ReferenceCheckReport> run_reference_check(const std::string& model_dir, const std::string& reference_path,
                                                  const ReferenceCheckOptions& options) {
+  ALLTOOLS_ASSIGN_OR_RETURN(auto model, open_cpu_model(model_dir, options.model));
   ALLTOOLS_ASSIGN_OR_RETURN(auto ref, SafetensorsFile::open(reference_path));
   ALLTOOLS_ASSIGN_OR_RETURN(TensorView ids_v, reference_tensor(ref, "input_ids", DType::kI64, 1));
   ALLTOOLS_ASSIGN_OR_RETURN(TensorView logits_v, reference_tensor(ref, "logits", DType::kF32, 2));
   ALLTOOLS_ASSIGN_OR_RETURN(TensorView greedy_v, reference_tensor(ref, "greedy_ids", DType::kI64, 1));
   ALLTOOLS_ASSIGN_OR_RETURN(TensorView steps_v, reference_tensor(ref, "greedy_step_logits", DType::kF32, 2));
-  ALLTOOLS_ASSIGN_OR_RETURN(auto model, open_cpu_model(model_dir, options.model));
 
   ReferenceCheckReport r;
   r.kernel = std::string(model->kernel_name());
