@@ -145,13 +145,12 @@ class Binder {
   ThreadPool& pool_;
 };
 
-struct Names {
-  std::string embedding, final_norm, lm_head;
-  std::string layer(int i, const char* hf, const char* chatglm, Architecture arch) const {
-    return arch == Architecture::kChatGlm ? "transformer.encoder.layers." + std::to_string(i) + "." + chatglm
-                                          : "model.layers." + std::to_string(i) + "." + hf;
-  }
-};
+// Per-layer tensor name: HF layouts use `hf`, the original chatglm layout `chatglm` (doc §6).
+std::string layer_tensor(Architecture arch, int layer, const char* hf, const char* chatglm) {
+  return arch == Architecture::kChatGlm
+             ? "transformer.encoder.layers." + std::to_string(layer) + "." + chatglm
+             : "model.layers." + std::to_string(layer) + "." + hf;
+}
 
 std::uint64_t format_bytes(WeightFormat f) {
   switch (f) {
@@ -198,9 +197,8 @@ Result<ModelWeights> load_weights(const ModelConfig& c, TensorSource& source, Cp
   const std::string embedding_name =
       chatglm ? "transformer.embedding.word_embeddings.weight" : "model.embed_tokens.weight";
   ALLTOOLS_ASSIGN_OR_RETURN(w.embedding, bind.matrix(embedding_name, V, H));
-  Names names;
   for (int i = 0; i < c.num_layers; ++i) {
-    const auto name = [&](const char* hf, const char* cg) { return names.layer(i, hf, cg, c.arch); };
+    const auto name = [&](const char* hf, const char* cg) { return layer_tensor(c.arch, i, hf, cg); };
     LayerWeights l;
     ALLTOOLS_ASSIGN_OR_RETURN(l.input_norm, bind.vector(name("input_layernorm.weight", "input_layernorm.weight"), H));
     l.qkv_bias.assign(static_cast<std::size_t>(Q + 2 * KV), 0.0f);
