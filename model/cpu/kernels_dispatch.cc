@@ -30,8 +30,9 @@ bool cpu_has_avx2() {
 
 std::vector<const KernelSet*> available_kernels() {
   std::vector<const KernelSet*> sets = {scalar_kernels()};
-  if (avx2_kernels() != nullptr && cpu_has_avx2()) sets.push_back(avx2_kernels());
-  if (avx512_kernels() != nullptr && cpu_has_avx512()) sets.push_back(avx512_kernels());
+  // CPUID first: the per-ISA files are compiled with their instruction set, so nothing in them may run before.
+  if (cpu_has_avx2() && avx2_kernels() != nullptr) sets.push_back(avx2_kernels());
+  if (cpu_has_avx512() && avx512_kernels() != nullptr) sets.push_back(avx512_kernels());
   return sets;
 }
 
