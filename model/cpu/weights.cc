@@ -101,8 +101,11 @@ class Binder {
           const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
           const float inv = 1.0f / scale;
           (*scales)[r] = scale;
+          // Round to nearest even without a libm call per element: |row * inv| <= 127 < 2^22.
+          constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
           for (int k = 0; k < cols; ++k) {
-            (*q)[base + k] = static_cast<std::int8_t>(std::clamp(std::nearbyint(row[k] * inv), -127.0f, 127.0f));
+            const float rounded = (row[k] * inv + kRound) - kRound;
+            (*q)[base + k] = static_cast<std::int8_t>(std::clamp(rounded, -127.0f, 127.0f));
           }
         }
       });
