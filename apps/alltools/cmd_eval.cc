@@ -1,0 +1,280 @@
+// `alltools eval --suite FILE.jsonl`: runs a suite of tasks through the real agent loop and tools (the same
+// runtime `run` builds: model or endpoint, policy, sandboxed Python, browser, image tool, user functions) and
+// scores them. Suite format (tests/eval/*.jsonl, written by training/build_data.py), one task per line:
+//   {"id", "kind": "math"|"research"|"function"|"cogview"|"plot"|"chat", "prompt", "expect_tool": name|null,
+//    "answer_numbers": [..]            math: every number must appear in the answer,
+//    "answer_contains": str|[str..]    research: a cited page must contain it; function: the answer must,
+//    "functions": [{name, description, parameters}], "function_results": {name: result}}   user functions
+// Task functions are real executables (a manifest per task whose command prints the task's recorded result).
+// Scores: tool choice (the first segment's tool, or none), well-formed calls (parsed arguments / all calls),
+// math answers, research answers citing a page that contains the answer, function answers.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/alltools/agent_session.h"
+#include "apps/alltools/command.h"
+#include "apps/alltools/wiring.h"
+#include "core/agent/agent.h"
+#include "tools/browser/browser_tool.h"
+
+namespace alltools::app {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::size_t kMaxTasks = 100000;      // lines read from one suite
+constexpr std::size_t kMaxPageBytes = 1 << 20;  // a cited local page read for scoring
+
+struct Outcome {
+  std::string id, kind;
+  bool tool_ok = false;
+  std::string first_tool;  // "" = answered without a tool
+  int calls = 0, well_formed = 0;
+  std::string answer, status;
+  std::optional<bool> math_ok, cite_ok, answer_ok;
+};
+
+// Numbers in text (commas dropped), for math scoring.
+std::vector<double> numbers_in(const std::string& text) {
+  std::string t;
+  for (char c : text)
+    if (c != ',') t += c;
+  std::vector<double> out;
+  static const std::regex num(R"(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)");
+  for (auto it = std::sregex_iterator(t.begin(), t.end(), num); it != std::sregex_iterator(); ++it) {
+    try {
+      out.push_back(std::stod(it->str()));
+    } catch (const std::exception&) {  // out of range: not a number we can compare
+    }
+  }
+  return out;
+}
+
+bool contains_number(const std::string& text, double v) {
+  for (double n : numbers_in(text))
+    if (std::fabs(n - v) <= 1e-6 * std::max(1.0, std::fabs(v))) return true;
+  return false;
+}
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string s(kMaxPageBytes, '\0');
+  in.read(s.data(), static_cast<std::streamsize>(s.size()));
+  s.resize(static_cast<std::size_t>(in.gcount()));
+  return s;
+}
+
+std::string path_from_file_url(const std::string& url) {
+  return url.rfind("file://", 0) == 0 ? url.substr(7) : std::string();
+}
+
+// Writes a function manifest whose functions print the task's recorded results (real executables).
+Result<fs::path> write_function_manifest(const json& task, const fs::path& dir) {
+  json fns = json::array();
+  for (const json& f : task["functions"]) {
+    const std::string name = f.value("name", "");
+    json result = task.value("function_results", json::object()).value(name, json{{"error", "no result recorded"}});
+    fns.push_back({{"name", name}, {"description", f.value("description", "")}, {"parameters", f["parameters"]},
+                   {"command", {"/usr/bin/printf", "%s", result.dump(-1, ' ', false)}}, {"timeout_ms", 10000}});
+  }
+  const fs::path path = dir / "functions.json";
+  std::ofstream out(path);
+  out << json{{"functions", fns}}.dump(2);
+  if (!out) return make_error(ErrorCode::kIo, "cannot write " + path.string());
+  return path;
+}
+
+Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
+  Outcome o;
+  o.id = task.value("id", "");
+  o.kind = task.value("kind", "");
+  const fs::path dir = work / o.id;
+  fs::create_directories(dir);
+  flags.sessions_dir = (dir / "sessions").string();
+  flags.quiet = true;
+  flags.yes = true;
+  if (task.contains("functions")) {
+    auto manifest = write_function_manifest(task, dir);
+    if (!manifest.ok()) {
+      o.status = manifest.error().message;
+      return o;
+    }
+    flags.function_manifests.push_back(manifest->string());
+  }
+  auto runtime = build_runtime(flags, RuntimeParts{}, nullptr);
+  if (!runtime.ok()) {
+    o.status = "setup: " + runtime.error().message;
+    return o;
+  }
+  agent::AgentOptions options = agent_options(**runtime, flags);
+  options.approver = [](const agent::ApprovalRequest&) { return true; };
+  std::vector<agent::Event> events;
+  auto created = agent::Agent::create(*(*runtime)->model, *(*runtime)->tokenizer, (*runtime)->dispatcher,
+                                      std::move(options), [&](const agent::Event& e) {
+                                        if (e.kind != agent::EventKind::kToken) events.push_back(e);
+                                      });
+  if (!created.ok()) {
+    o.status = "setup: " + created.error().message;
+    return o;
+  }
+  const agent::TurnResult r = (*created)->run_turn(task.value("prompt", ""));
+  o.answer = r.answer;
+  o.status = std::string(agent::turn_status_name(r.status));
+  bool first_seen = false;
+  for (const agent::Event& e : events) {
+    if (e.kind == agent::EventKind::kSegmentStart && !first_seen) {
+      o.first_tool = e.tool;
+      first_seen = true;
+    }
+    if (e.kind == agent::EventKind::kToolCall) {
+      ++o.calls;
+      ++o.well_formed;
+    }
+    if (e.kind == agent::EventKind::kError && e.data.value("stage", "") == "parse") ++o.calls;
+  }
+  const json expect = task.contains("expect_tool") ? task["expect_tool"] : json();
+  o.tool_ok = expect.is_null() ? o.first_tool.empty() : o.first_tool == expect.get<std::string>();
+  const bool answered = r.status == agent::TurnStatus::kAnswer;
+  if (o.kind == "math") {
+    bool ok = answered;
+    for (const json& n : task.value("answer_numbers", json::array()))
+      ok = ok && contains_number(o.answer, std::stod(n.is_string() ? n.get<std::string>() : n.dump()));
+    o.math_ok = ok;
+  } else if (o.kind == "research") {
+    const std::string want = task.value("answer_contains", "");
+    bool cited = false;
+    static const std::regex cite(R"(【(\d+)†)");
+    for (auto it = std::sregex_iterator(o.answer.begin(), o.answer.end(), cite); it != std::sregex_iterator(); ++it) {
+      if ((*runtime)->browser == nullptr) break;
+      auto c = (*runtime)->browser->citation(std::stoi((*it)[1].str()));
+      if (!c) continue;
+      const std::string path = path_from_file_url(c->url);
+      if (!path.empty() && file_text(path).find(want) != std::string::npos) cited = true;
+    }
+    o.cite_ok = answered && cited;
+    o.answer_ok = answered && o.answer.find(want) != std::string::npos;
+  } else if (o.kind == "function") {
+    bool ok = answered;
+    for (const json& s : task.value("answer_contains", json::array()))
+      ok = ok && o.answer.find(s.get<std::string>()) != std::string::npos;
+    o.answer_ok = ok;
+  }
+  return o;
+}
+
+struct Rate {
+  int good = 0, total = 0;
+  void add(bool ok) { good += ok ? 1 : 0, ++total; }
+  double pct() const { return total ? 100.0 * good / total : 0.0; }
+};
+
+int run_eval(int argc, char** argv) {
+  std::string suite, json_out, work_dir;
+  std::size_t limit = 0;
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--suite" && has_value) suite = argv[++i];
+    else if (a == "--json-out" && has_value) json_out = argv[++i];
+    else if (a == "--work-dir" && has_value) work_dir = argv[++i];
+    else if (a == "--limit" && has_value) limit = static_cast<std::size_t>(std::stoul(argv[++i]));
+    else rest.push_back(argv[i]);
+  }
+  std::vector<std::string> positional;
+  auto flags = parse_agent_flags(static_cast<int>(rest.size()), rest.data(), &positional);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "alltools eval: %s\n", flags.error().message.c_str());
+    return kExitUsage;
+  }
+  if (flags->help || suite.empty()) {
+    std::fprintf(flags->help ? stdout : stderr,
+                 "usage: alltools eval --suite FILE.jsonl [--limit N] [--json-out FILE] [--work-dir DIR]\n"
+                 "                     [--model DIR | --endpoint URL ...] [--search-index FILE] [agent options]\n\n"
+                 "Runs every task of the suite through the agent loop and the real tools (each task in a fresh\n"
+                 "runtime and session; calls are approved automatically) and prints a score table: tool choice,\n"
+                 "well-formed calls, math answers (every expected number appears), research answers that cite a page\n"
+                 "containing the answer (needs --search-index built from the suite's corpus: `alltools index build\n"
+                 "tests/eval/corpus`), function answers. --json-out writes per-task results.\n\n%s",
+                 agent_flags_help());
+    return flags->help ? 0 : kExitUsage;
+  }
+  std::ifstream in(suite);
+  if (!in) {
+    std::fprintf(stderr, "alltools eval: cannot read suite %s\n", suite.c_str());
+    return kExitUsage;
+  }
+  const fs::path work = work_dir.empty() ? fs::temp_directory_path() / ("alltools-eval-" + std::to_string(::getpid()))
+                                         : fs::path(work_dir);
+  std::vector<Outcome> outcomes;
+  std::string line;
+  std::size_t line_no = 0;
+  while (std::getline(in, line) && line_no < kMaxTasks && (limit == 0 || outcomes.size() < limit)) {
+    ++line_no;
+    if (line.empty()) continue;
+    json task = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (task.is_discarded() || !task.is_object()) {
+      std::fprintf(stderr, "alltools eval: %s:%zu is not a JSON object\n", suite.c_str(), line_no);
+      return kExitUsage;
+    }
+    Outcome o = run_task(task, *flags, work);
+    std::fprintf(stderr, "%-16s tool %-4s calls %d/%d  %s\n", o.id.c_str(), o.tool_ok ? "ok" : "MISS",
+                 o.well_formed, o.calls, o.status.c_str());
+    outcomes.push_back(std::move(o));
+  }
+  Rate tool, formed, math, cite, answer;
+  std::map<std::string, Rate> tool_by_kind;
+  for (const Outcome& o : outcomes) {
+    tool.add(o.tool_ok);
+    tool_by_kind[o.kind].add(o.tool_ok);
+    formed.good += o.well_formed;
+    formed.total += o.calls;
+    if (o.math_ok) math.add(*o.math_ok);
+    if (o.cite_ok) cite.add(*o.cite_ok);
+    if (o.answer_ok) answer.add(*o.answer_ok);
+  }
+  std::printf("%-28s %7s %9s\n", "metric", "score", "n");
+  auto row = [](const char* name, const Rate& r) {
+    if (r.total) std::printf("%-28s %6.1f%% %4d/%-4d\n", name, r.pct(), r.good, r.total);
+  };
+  row("tool choice", tool);
+  for (const auto& [kind, r] : tool_by_kind) row(("  tool choice: " + kind).c_str(), r);
+  row("calls well-formed", formed);
+  row("math answers", math);
+  row("research cites answer page", cite);
+  row("answer contains expected", answer);
+  if (!json_out.empty()) {
+    json results = json::array();
+    for (const Outcome& o : outcomes) {
+      json j{{"id", o.id}, {"kind", o.kind}, {"tool_ok", o.tool_ok}, {"first_tool", o.first_tool},
+             {"calls", o.calls}, {"well_formed", o.well_formed}, {"status", o.status}, {"answer", o.answer}};
+      if (o.math_ok) j["math_ok"] = *o.math_ok;
+      if (o.cite_ok) j["cite_ok"] = *o.cite_ok;
+      if (o.answer_ok) j["answer_ok"] = *o.answer_ok;
+      results.push_back(j);
+    }
+    json summary{{"tool_choice", tool.pct()}, {"calls_well_formed", formed.pct()}, {"math", math.pct()},
+                 {"research_cites", cite.pct()}, {"answers", answer.pct()}, {"tasks", outcomes.size()}};
+    std::ofstream(json_out) << json{{"suite", suite}, {"summary", summary}, {"results", results}}.dump(1);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace alltools::app
+
+ALLTOOLS_COMMAND("eval", "score the agent on a JSONL task suite (tool choice, calls, math, citations)",
+                 alltools::app::run_eval);
