@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     } else {
       const int jc = std::max(1, std::min(cold_n, 5)), jw = std::min(warm_n, 500);
       const std::string cmd = "/usr/bin/python3 -c '" + std::string(kJupyterScript) + "' " + std::to_string(jc) +
-                              " " + std::to_string(jw);
+                              " " + std::to_string(jw) + " 2>/dev/null";
       FILE* p = popen(cmd.c_str(), "r");
       double c50 = 0, c99 = 0, w50 = 0, w99 = 0;
       int cn = 0, wn = 0;
