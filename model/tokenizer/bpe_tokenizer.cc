@@ -257,6 +257,10 @@ Result<std::unique_ptr<Tokenizer>> make_bpe_tokenizer(std::vector<TokenEntry> to
   for (const auto& t : tokens) max_id = std::max(max_id, t.id);
   for (const auto& s : specials) max_id = std::max(max_id, s.id);
   if (max_id < 0) return make_error(ErrorCode::kParse, source + ": the vocabulary is empty");
+  if (max_id >= kMaxVocabSize) {
+    return make_error(ErrorCode::kOutOfRange, source + ": token id " + std::to_string(max_id) + " is beyond the limit of " +
+                                                  std::to_string(kMaxVocabSize) + " ids");
+  }
   std::vector<std::string> id_bytes(static_cast<std::size_t>(max_id) + 1);
   std::vector<bool> id_used(id_bytes.size(), false);
   std::vector<bool> id_special(id_bytes.size(), false);
@@ -292,7 +296,8 @@ Result<std::unique_ptr<Tokenizer>> make_bpe_tokenizer(std::vector<TokenEntry> to
   }
   for (const auto& s : specials) {
     if (s.text.empty()) return make_error(ErrorCode::kParse, source + ": empty special token");
-    if (s.id < 0 || id_used[s.id]) {
+    if (s.id < 0) return make_error(ErrorCode::kParse, source + ": special token " + s.text + " has a negative id");
+    if (id_used[s.id]) {
       return make_error(ErrorCode::kParse, source + ": special token " + s.text + " has id " + std::to_string(s.id) +
                                                ", already used by an ordinary token");
     }

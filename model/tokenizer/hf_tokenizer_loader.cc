@@ -74,9 +74,20 @@ Result<std::unique_ptr<Tokenizer>> load_hf_tokenizer_json(const std::string& fil
     if (model.value("type", std::string("BPE")) != "BPE") {
       return make_error(ErrorCode::kUnsupported, file + ": model.type is " + model.at("type").dump() + ", only BPE is supported");
     }
+    // Special added tokens; HF files often list them in model.vocab too, where they are not ordinary tokens.
+    std::vector<detail::SpecialEntry> specials;
+    std::unordered_map<TokenId, bool> special_ids;
+    if (doc.contains("added_tokens")) {
+      for (const auto& t : doc.at("added_tokens")) {
+        if (!t.value("special", false)) continue;
+        specials.push_back(detail::SpecialEntry{t.at("content").get<std::string>(), t.at("id").get<TokenId>()});
+        special_ids[specials.back().id] = true;
+      }
+    }
     std::unordered_map<std::string, detail::TokenEntry> by_bytes;
     by_bytes.reserve(model.at("vocab").size());
     for (const auto& [text, id] : model.at("vocab").items()) {
+      if (special_ids.count(id.get<TokenId>()) != 0) continue;
       auto bytes = byte_level_decode(text);
       if (!bytes) return make_error(ErrorCode::kParse, file + ": vocab entry " + nlohmann::json(text).dump() + " is not byte-level");
       auto& e = by_bytes[*bytes];
@@ -107,13 +118,6 @@ Result<std::unique_ptr<Tokenizer>> load_hf_tokenizer_json(const std::string& fil
     std::vector<detail::TokenEntry> tokens;
     tokens.reserve(by_bytes.size());
     for (auto& [bytes, entry] : by_bytes) tokens.push_back(std::move(entry));
-    std::vector<detail::SpecialEntry> specials;
-    if (doc.contains("added_tokens")) {
-      for (const auto& t : doc.at("added_tokens")) {
-        if (!t.value("special", false)) continue;
-        specials.push_back(detail::SpecialEntry{t.at("content").get<std::string>(), t.at("id").get<TokenId>()});
-      }
-    }
     return detail::make_bpe_tokenizer(std::move(tokens), std::move(specials), file);
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kParse, file + ": unexpected tokenizer.json layout: " + e.what());

@@ -65,7 +65,7 @@ Result<std::unique_ptr<Tokenizer>> load_tiktoken_model(const std::string& file) 
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != rank_text.size() || rank < 0 || rank > 0x7FFFFFF0) {
+    if (used == 0 || used != rank_text.size() || rank < 0 || rank >= detail::kMaxVocabSize) {
       return make_error(ErrorCode::kParse, where + ": invalid rank '" + rank_text + "'");
     }
     if (static_cast<std::size_t>(rank) >= rank_seen.size()) rank_seen.resize(static_cast<std::size_t>(rank) + 1, false);

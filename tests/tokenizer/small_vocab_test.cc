@@ -63,6 +63,12 @@ TEST(SmallVocab, MalformedFilesAreErrors) {
     EXPECT_EQ(r.error().code, ErrorCode::kParse);
   }
   {
+    std::ofstream(dir / "huge_rank.model") << "YQ== 99999999\n";  // would need a 100M-entry table
+    auto r = load_tiktoken_model((dir / "huge_rank.model").string());
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("invalid rank"), std::string::npos) << r.error();
+  }
+  {
     std::ofstream(dir / "gap.model") << "YQ== 0\nYg== 5\n";
     auto r = load_tiktoken_model((dir / "gap.model").string());
     ASSERT_FALSE(r.ok());

@@ -15,6 +15,8 @@ namespace alltools::model::detail {
 
 inline constexpr std::int32_t kNoRank = std::numeric_limits<std::int32_t>::max();
 inline constexpr std::size_t kMaxTokenBytes = 65535;
+// Ids and ranks must stay below this (glm-4-9b-chat has 151,343 ids); bounds what a hostile file can allocate.
+inline constexpr std::int32_t kMaxVocabSize = 1 << 24;
 
 struct TokenEntry {
   std::string bytes;
