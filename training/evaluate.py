@@ -108,7 +108,7 @@ class LocalSearch:
     def _terms(s):
         return set(re.findall(r"[A-Za-z]+|\d+", s.lower())) | set(re.findall(r"[\u4e00-\u9fff]", s))
 
-    def search(self, query, k=4):
+    def search(self, query, k=4):  # the embedded model was trained on 3-4 results
         q = self._terms(query)
         scored = []
         for d in self.docs:
@@ -190,10 +190,13 @@ def run_task(runner, task, search):
             for kind, arg in parsed or []:
                 if kind == "search":
                     last_list = search.search(arg)
-                    lines = [f" # 【{i}†{d['title']}†local】\n{d['text'].split(chr(10) * 2, 1)[1][:100]}…"
+                    # the runtime's layout (tools/browser): host "local" for files, one-line snippets
+                    lines = [f" # 【{i}†{d['title']}†local】\n{' '.join(d['text'].split(chr(10) * 2, 1)[1].split())[:100]}"
                              for i, d in enumerate(last_list)]
-                    obs.append(("browser_result", "\n".join(lines) + "\nVisible: 0% - 100%"))
+                    text = "\n".join(lines) + "\n" if lines else f'No results for "{arg}".\n'
+                    obs.append(("browser_result", text + "Visible: 0% - 100%"))
                 elif kind == "mclick":
+                    quote_k = max(quote_k, len(last_list))  # quote ids never collide with list ids
                     for i in arg:
                         if 0 <= i < len(last_list):
                             quotes[quote_k] = last_list[i]
