@@ -1,7 +1,8 @@
 // SIMD kernels for the CPU backend, chosen once at run time for the CPU (AVX-512, AVX2+FMA+F16C, or portable
 // scalar). Each kernel set computes the same thing; the scalar set is the reference the others are tested against.
 // Arithmetic is f32 with f32 accumulation whatever the weight format (bf16/f16 are widened exactly, int8 rows are
-// multiplied by their f32 row scale).
+// multiplied by their f32 row scale); the one exception is int8 decode (tokens == 1, K <= 16384), which rounds x to
+// int16 once and forms exact int32 dot products.
 #pragma once
 
 #include <cstdint>
