@@ -186,7 +186,9 @@ class SimpleBrowser final : public BrowserTool {
     if (u == call.end() || !u->is_string() || u->get<std::string>().empty()) {
       return system_error("open_url: needs a string 'url'");
     }
-    const std::string url = u->get<std::string>();
+    std::string url = u->get<std::string>();
+    // "example.org/page" as the model sometimes writes it: assume https.
+    if (url.find("://") == std::string::npos && !url.starts_with("file:")) url = "https://" + url;
     if (url.size() > kMaxUrlBytes) return system_error("open_url: the URL is longer than 8192 bytes");
     if (ctx.progress) ctx.progress("opening " + url);
     Result<Page> page = load_one(url, /*number_links=*/true, ctx);

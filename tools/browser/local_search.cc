@@ -24,6 +24,7 @@ void cut_utf8(std::string* s, std::size_t max) {
 // The paragraph of `text` containing the most distinct query terms (ties: the earliest).
 std::string best_passage(std::string_view text, const std::unordered_set<std::string>& terms) {
   std::string_view best;
+  std::string_view fallback;
   std::size_t best_hits = 0;
   std::size_t pos = 0;
   // Bounded: every iteration consumes one paragraph.
@@ -35,14 +36,17 @@ std::string best_passage(std::string_view text, const std::unordered_set<std::st
     for (const std::string& t : search_tokens(para.substr(0, 4096))) {
       if (terms.count(t) != 0) seen.insert(t);
     }
-    if (best.empty() || seen.size() > best_hits) {
-      if (!(para.starts_with("```") || para.find_first_not_of(" \n#-*|") == std::string_view::npos) || best.empty()) {
-        best = para;
-        best_hits = seen.size();
-      }
+    // Prose beats headings, code and tables; among prose, the most distinct query terms, then the earliest.
+    const bool prose = !para.starts_with("#") && !para.starts_with("```") && !para.starts_with("|") &&
+                       para.find_first_not_of(" \n#-*|`") != std::string_view::npos;
+    if (prose && (best.empty() || seen.size() > best_hits)) {
+      best = para;
+      best_hits = seen.size();
     }
+    if (fallback.empty()) fallback = para;
     pos = end + 2;
   }
+  if (best.empty()) best = fallback;
   std::string out;
   out.reserve(std::min(best.size(), kSnippetBytes * 2));
   bool space = false;
