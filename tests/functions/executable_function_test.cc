@@ -92,7 +92,7 @@ TEST_F(ExecutableFunctionTest, HangingPluginIsKilledAtItsDeadline) {
   auto tool = tool_for("hang", 300);
   Observation o = call(*tool, json::object());
   EXPECT_TRUE(o.is_error);
-  EXPECT_NE(o.text.find("timeout"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("timed out"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("killed"), std::string::npos) << o.text;
 }
 
@@ -103,7 +103,7 @@ TEST_F(ExecutableFunctionTest, ToolContextDeadlineWinsWhenSooner) {
   auto obs = tool->invoke(json::object(), ctx);
   ASSERT_EQ(obs.size(), 1u);
   EXPECT_TRUE(obs[0].is_error);
-  EXPECT_NE(obs[0].text.find("timeout"), std::string::npos) << obs[0].text;
+  EXPECT_NE(obs[0].text.find("timed out"), std::string::npos) << obs[0].text;
 }
 
 TEST_F(ExecutableFunctionTest, CancelKillsTheProcess) {
@@ -126,7 +126,7 @@ TEST_F(ExecutableFunctionTest, GrandchildHoldingStdoutIsKilledWithTheGroup) {
   auto tool = tool_for("orphan", 500);
   Observation o = call(*tool, json::object());
   EXPECT_TRUE(o.is_error);
-  EXPECT_NE(o.text.find("timeout"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("timed out"), std::string::npos) << o.text;
   int pid = 0;
   std::ifstream(dir_ / "orphan.pid") >> pid;
   ASSERT_GT(pid, 0) << "the plugin did not write orphan.pid";
@@ -220,6 +220,31 @@ TEST_F(ExecutableFunctionTest, ManifestErrorsNameTheFileAndTheProblem) {
   EXPECT_EQ(r.value()[0].command[0], (dir_ / "run.sh").string()) << "relative to the manifest";
 
   EXPECT_FALSE(load_executable_manifest(dir_ / "absent.json").ok());
+}
+
+}  // namespace
+}  // namespace alltools::tools::functions
+
+namespace alltools::tools::functions {
+namespace {
+
+TEST(WeatherExample, ManifestFromExamplesRuns) {
+  const std::filesystem::path manifest = std::string(ALLTOOLS_SOURCE_DIR) + "/examples/weather_executable/weather.json";
+  ASSERT_TRUE(std::filesystem::exists(manifest)) << "missing " << manifest;
+  FunctionRegistry reg;
+  Status s = reg.load_manifest(manifest);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto tools = reg.make_tools();
+  ASSERT_EQ(tools.size(), 1u);
+  auto obs = tools[0]->invoke(nlohmann::json{{"city_name", "Beijing"}}, ToolContext{});
+  ASSERT_EQ(obs.size(), 1u);
+  EXPECT_FALSE(obs[0].is_error) << obs[0].text;
+  EXPECT_EQ(obs[0].text, R"({"city": "北京", "condition": "晴", "temperature_c": 21, "humidity": 30})");
+  auto unknown = tools[0]->invoke(nlohmann::json{{"city_name", "Atlantis"}}, ToolContext{});
+  EXPECT_TRUE(unknown[0].is_error);
+  EXPECT_NE(unknown[0].text.find("no weather data for Atlantis"), std::string::npos) << unknown[0].text;
+  auto extra = tools[0]->invoke(nlohmann::json{{"city_name", "x"}, {"country", "y"}}, ToolContext{});
+  EXPECT_TRUE(extra[0].is_error);
 }
 
 }  // namespace

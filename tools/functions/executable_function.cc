@@ -44,13 +44,15 @@ Result<nlohmann::json> run_executable(const ExecutableFunction& f, const nlohman
   for (const auto& [k, v] : f.env) opt.env.push_back(k + "=" + v);
   auto child = Subprocess::spawn(opt);
   if (!child.ok()) return child.error();
-  const auto deadline = std::min(ctx.deadline, std::chrono::steady_clock::now() + f.limits.timeout);
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = ctx.deadline - start < f.limits.timeout ? ctx.deadline : start + f.limits.timeout;
   RunOutput out = run_to_completion(child.value(), args.dump() + "\n", f.limits.max_output_bytes,
                                     f.limits.max_stderr_bytes, deadline, ctx.cancel);
   if (out.cancelled) return make_error(ErrorCode::kCancelled, "the call was cancelled and the process killed");
   if (out.timed_out) {
-    return make_error(ErrorCode::kTimeout, "no result within " + std::to_string(f.limits.timeout.count()) +
-                                               " ms; the process was killed");
+    const auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start).count();
+    return make_error(ErrorCode::kTimeout,
+                      "timed out: no result within " + std::to_string(budget) + " ms; the process was killed");
   }
   if (out.stdout_overflow) {
     return make_error(ErrorCode::kResourceExhausted, "the output exceeded " +
@@ -59,8 +61,8 @@ Result<nlohmann::json> run_executable(const ExecutableFunction& f, const nlohman
   }
   const int st = out.wait_status;
   const bool success = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-  nlohmann::json parsed = nlohmann::json::parse(out.stdout_data, nullptr, /*allow_exceptions=*/false);
   if (!success) {
+    nlohmann::json parsed = nlohmann::json::parse(out.stdout_data, nullptr, /*allow_exceptions=*/false);
     std::string msg = "the process " + describe_exit(st);
     if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
       msg += ": " + parsed["error"].get<std::string>();
@@ -72,7 +74,6 @@ Result<nlohmann::json> run_executable(const ExecutableFunction& f, const nlohman
   if (!is_valid_utf8(out.stdout_data)) {
     return make_error(ErrorCode::kParse, "the process printed bytes that are not UTF-8 text");
   }
-  if (!parsed.is_discarded()) return parsed;
   std::string text = out.stdout_data;
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return nlohmann::json(std::move(text));
@@ -149,30 +150,30 @@ CppFunction executable_invoker(ExecutableFunction f) {
 
 }  // namespace detail
 
+Result<std::vector<ExecutableFunction>> parse_executable_manifest(std::string_view text,
+                                                                  const std::filesystem::path& base_dir) {
+  if (text.size() > detail::kMaxManifestBytes) return make_error(ErrorCode::kOutOfRange, "larger than 1 MiB");
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (j.is_discarded()) return make_error(ErrorCode::kParse, "not valid JSON");
+  const bool list = j.is_object() && j.contains("functions");
+  if (list && !j["functions"].is_array()) return make_error(ErrorCode::kParse, "'functions' must be an array");
+  const nlohmann::ordered_json entries = list ? j["functions"] : nlohmann::ordered_json::array({j});
+  std::vector<ExecutableFunction> out;
+  for (const auto& e : entries) {
+    ALLTOOLS_ASSIGN_OR_RETURN(ExecutableFunction f, detail::parse_function(e, base_dir));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 Result<std::vector<ExecutableFunction>> load_executable_manifest(const std::filesystem::path& manifest) {
   std::ifstream in(manifest, std::ios::binary);
   if (!in) return make_error(ErrorCode::kNotFound, "cannot open manifest " + manifest.string());
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
-  if (text.size() > detail::kMaxManifestBytes) {
-    return make_error(ErrorCode::kOutOfRange, "manifest " + manifest.string() + " is larger than 1 MiB");
-  }
-  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (j.is_discarded()) return make_error(ErrorCode::kParse, "manifest " + manifest.string() + " is not valid JSON");
-  std::filesystem::path base = std::filesystem::absolute(manifest).parent_path();
-  std::vector<ExecutableFunction> out;
-  const bool list = j.is_object() && j.contains("functions");
-  if (list && !j["functions"].is_array()) {
-    return make_error(ErrorCode::kParse, "manifest " + manifest.string() + ": 'functions' must be an array");
-  }
-  const nlohmann::ordered_json entries = list ? j["functions"] : nlohmann::ordered_json::array({j});
-  for (const auto& e : entries) {
-    auto f = detail::parse_function(e, base);
-    if (!f.ok()) return f.error().context("manifest " + manifest.string());
-    out.push_back(std::move(f).value());
-  }
-  return out;
+  auto r = parse_executable_manifest(ss.str(), std::filesystem::absolute(manifest).parent_path());
+  if (!r.ok()) return r.error().context("manifest " + manifest.string());
+  return r;
 }
 
 Result<std::unique_ptr<Tool>> make_executable_function_tool(ExecutableFunction function) {

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,7 +37,7 @@ struct FunctionSpec {
 
 // A C++ function: gets the validated arguments, returns its result or an error (never throws; if it does,
 // the exception is caught and becomes an error observation). A string result is shown to the model as is,
-// any other JSON value as compact JSON (non-ASCII kept raw).
+// any other JSON value the way Python's json.dumps(v, ensure_ascii=False) writes it (the layout GLM-4 saw).
 using CppFunction = std::function<Result<nlohmann::json>(const nlohmann::json& args, const ToolContext& ctx)>;
 
 // Limits for out-of-process functions. All loops reading a child are bounded by these.
@@ -46,8 +47,9 @@ struct ProcessLimits {
   std::size_t max_stderr_bytes = 64 << 10;        // stderr is kept (truncated) for error messages
 };
 
-// A function run as an executable: args JSON on stdin (one line), result on stdout. Exit status 0 → stdout is
-// the result (if stdout parses as a JSON object with a string "error" key and exit is non-zero, that is the error).
+// A function run as an executable: args JSON on stdin (one line), result on stdout. Exit status 0 → stdout (UTF-8,
+// trailing newlines cut) is the observation text as printed. Non-zero exit → an error; if stdout is a JSON object
+// with a string "error", that is the message, else the end of stderr.
 // The child gets a clean environment: only PATH=/usr/bin:/bin, LANG=C.UTF-8, HOME=<working_dir> plus `env`.
 struct ExecutableFunction {
   FunctionSpec spec;
@@ -73,6 +75,9 @@ struct McpServerConfig {
 //   {"name", "description", "parameters", "command": [..] | "cmd", "working_dir"?, "env"?, "timeout_ms"?,
 //    "max_output_bytes"?}
 Result<std::vector<ExecutableFunction>> load_executable_manifest(const std::filesystem::path& manifest);
+// The same from text; relative paths resolve against `base_dir`.
+Result<std::vector<ExecutableFunction>> parse_executable_manifest(std::string_view text,
+                                                                  const std::filesystem::path& base_dir);
 
 // Parses {"mcpServers": {"name": {"command": "...", "args": [...], "env": {...}, "cwd"?, "timeout_ms"?}}}.
 Result<std::vector<McpServerConfig>> parse_mcp_config(const nlohmann::json& config);

@@ -39,8 +39,34 @@ ToolSpec function_tool_spec(const FunctionSpec& spec) {
 }
 
 std::string render_result(const nlohmann::json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Python's json.dumps(value, ensure_ascii=False) layout (", " and ": "), which GLM-4 saw in training.
+  switch (value.type()) {
+    case nlohmann::json::value_t::string:
+      return value.get<std::string>();
+    case nlohmann::json::value_t::object: {
+      std::string out = "{";
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ", ";
+        first = false;
+        out += nlohmann::json(it.key()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + ": ";
+        out += it.value().is_string() ? it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                      : render_result(it.value());
+      }
+      return out + "}";
+    }
+    case nlohmann::json::value_t::array: {
+      std::string out = "[";
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        if (i) out += ", ";
+        out += value[i].is_string() ? value[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                    : render_result(value[i]);
+      }
+      return out + "]";
+    }
+    default:
+      return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 FunctionTool::FunctionTool(ToolSpec spec, std::shared_ptr<const SchemaValidator> validator, CppFunction invoker)
@@ -62,8 +88,7 @@ std::vector<Observation> FunctionTool::invoke(const nlohmann::json& args, const 
   try {
     Result<nlohmann::json> r = invoker_(args, ctx);
     if (!r.ok()) {
-      return {error_observation("Error: `" + name + "` failed (" + std::string(error_code_name(r.error().code)) +
-                                "): " + r.error().message)};
+      return {error_observation("Error: `" + name + "` failed: " + r.error().message)};
     }
     Observation o;
     o.text = render_result(r.value());

@@ -14,7 +14,8 @@ namespace alltools::tools::functions::detail {
 Status check_function_name(const std::string& name);
 // The ToolSpec of a user function: {"name","description","parameters"} in that order.
 ToolSpec function_tool_spec(const FunctionSpec& spec);
-// Result value → observation text: strings as is, other JSON compact with non-ASCII kept raw.
+// Result value → observation text: a string as is; other JSON laid out like Python's
+// json.dumps(v, ensure_ascii=False) (", " and ": " separators, non-ASCII raw).
 std::string render_result(const nlohmann::json& value);
 
 // Runs `f` as a child process per call (executable_function.cc).

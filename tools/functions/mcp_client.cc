@@ -212,7 +212,7 @@ Result<nlohmann::json> McpClient::request(const std::string& method, const nlohm
                     {"method", "notifications/cancelled"},
                     {"params", {{"requestId", id}, {"reason", reason}}}});
       if (cancelled) return make_error(ErrorCode::kCancelled, method + " was cancelled");
-      return make_error(ErrorCode::kTimeout, "MCP server '" + s.config.name + "' did not answer " + method + " in time");
+      return make_error(ErrorCode::kTimeout, "timed out: MCP server '" + s.config.name + "' did not answer " + method + " in time");
     }
     s.cv.wait_for(lock, kPollSlice);
   }

@@ -69,7 +69,15 @@ Status SchemaValidator::validate(const nlohmann::json& instance) const {
   valijson::ValidationResults::Error err;
   std::vector<std::string> seen;
   while (results.popError(err)) {
-    std::string line = pointer_of(err.context) + ": " + err.description;
+    // valijson also reports each failing child at its parent ("Failed to validate against schema associated
+    // with property name 'x'"); the child's own error says more.
+    if (err.description.rfind("Failed to validate against schema associated with property", 0) == 0 ||
+        err.description.rfind("Failed to validate item", 0) == 0) {
+      continue;
+    }
+    std::string description = err.description;
+    while (!description.empty() && description.back() == '.') description.pop_back();
+    std::string line = pointer_of(err.context) + ": " + description;
     bool dup = false;
     for (const auto& s : seen) dup = dup || s == line;
     if (dup) continue;
