@@ -25,7 +25,8 @@ struct CpuModelOptions {
   // into the mapped files); kBF16 keeps BF16 as stored and rounds F32/F16 to BF16; kF32 converts to f32;
   // kInt8 quantizes every matrix at load time to int8 with one f32 scale per output row (weight-only).
   // Norm weights and biases are always f32. Arithmetic is f32 with f32 accumulation, except int8 decode, which
-  // rounds the activation vector once to int16 (error <= max|x| / 65534) and accumulates exactly in int32.
+  // rounds the activation vector once to int16 (error <= max|x| / 65534) and sums int8 x int16 products in int32
+  // over blocks of 1024 elements, then in f32.
   enum class WeightType { kAsStored, kF32, kBF16, kInt8 };
   WeightType weights = WeightType::kAsStored;
   int threads = 0;      // worker threads for the kernels; 0 = all cores this process may run on
