@@ -26,7 +26,7 @@ struct CpuModelOptions {
   // kInt8 quantizes every matrix at load time to int8 with one f32 scale per output row (weight-only).
   // Norm weights and biases are always f32. Arithmetic is f32 with f32 accumulation, except int8 decode, which
   // rounds the activation vector once to int16 (error <= max|x| / 65534) and sums int8 x int16 products in int32
-  // over blocks of 1024 elements, then in f32.
+  // over blocks of 64 vector steps (1024 or 2048 elements), then in f32.
   enum class WeightType { kAsStored, kF32, kBF16, kInt8 };
   WeightType weights = WeightType::kAsStored;
   int threads = 0;      // worker threads for the kernels; 0 = all cores this process may run on

@@ -2,7 +2,7 @@
 // scalar). Each kernel set computes the same thing; the scalar set is the reference the others are tested against.
 // Arithmetic is f32 with f32 accumulation whatever the weight format (bf16/f16 are widened exactly, int8 rows are
 // multiplied by their f32 row scale); the one exception is int8 decode (tokens == 1, K <= 16384), which rounds x to
-// int16 once and sums the products in int32 over blocks of 1024 elements, then in f32.
+// int16 once and sums the products in int32 over blocks of 64 vector steps, then in f32.
 #pragma once
 
 #include <cstdint>
