@@ -167,6 +167,14 @@ TEST_F(ExecutableFunctionTest, ReportedErrorAndGarbage) {
   EXPECT_NE(garbage.text.find("not UTF-8"), std::string::npos) << garbage.text;
 }
 
+TEST_F(ExecutableFunctionTest, PluginThatIgnoresStdinDoesNotKillTheRuntime) {
+  auto tool = tool_for("noread");
+  // 1 MB of arguments: far more than a pipe holds, so the write hits a closed pipe (EPIPE, no SIGPIPE).
+  Observation o = call(*tool, json{{"a", 1}, {"pad", std::string(1 << 20, 'x')}});
+  EXPECT_FALSE(o.is_error) << o.text.substr(0, 300);
+  EXPECT_EQ(o.text, "ok");
+}
+
 TEST_F(ExecutableFunctionTest, ConcurrentCalls) {
   FunctionRegistry reg;
   ASSERT_TRUE(reg.load_manifest(write_manifest({"sum"})).ok());

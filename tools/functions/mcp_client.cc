@@ -50,7 +50,7 @@ struct McpClient::Impl {
     if (fd < 0) return make_error(ErrorCode::kUnavailable, "MCP server '" + config.name + "' input is closed");
     std::size_t off = 0;
     while (off < line.size()) {  // bounded: each write makes progress or fails
-      ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+      ssize_t n = detail::write_no_sigpipe(fd, line.data() + off, line.size() - off);
       if (n < 0) {
         if (errno == EINTR) continue;
         return make_error(ErrorCode::kUnavailable, "MCP server '" + config.name + "': write failed: " + std::strerror(errno));

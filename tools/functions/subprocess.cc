@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -183,6 +184,26 @@ Result<Subprocess> Subprocess::spawn(const SpawnOptions& options) {
   return p;
 }
 
+ssize_t write_no_sigpipe(int fd, const void* data, std::size_t size) {
+  sigset_t pipe_set, old_set, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  sigemptyset(&pending);
+  ::sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  const ssize_t n = ::write(fd, data, size);
+  const int err = errno;
+  if (n < 0 && err == EPIPE && !was_pending) {
+    const timespec zero{0, 0};
+    while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  errno = err;
+  return n;
+}
+
 std::string describe_exit(int st) {
   if (WIFEXITED(st)) return "exited with status " + std::to_string(WEXITSTATUS(st));
   if (WIFSIGNALED(st)) {
@@ -233,7 +254,7 @@ RunOutput run_to_completion(Subprocess& child, const std::string& input, std::si
       if (fds[idx_in].revents & (POLLERR | POLLHUP)) {
         child.close_stdin();
       } else {
-        ssize_t n = ::write(child.stdin_fd(), input.data() + written, input.size() - written);
+        ssize_t n = write_no_sigpipe(child.stdin_fd(), input.data() + written, input.size() - written);
         if (n > 0) written += static_cast<std::size_t>(n);
         if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) child.close_stdin();
       }

@@ -70,6 +70,10 @@ class Subprocess {
   UniqueFd in_, out_, err_;
 };
 
+// write(2) that never raises SIGPIPE: a child that exits without reading its stdin must not kill the runtime.
+// SIGPIPE is blocked in the calling thread for the call and a SIGPIPE it caused is consumed; errno is EPIPE then.
+ssize_t write_no_sigpipe(int fd, const void* data, std::size_t size);
+
 // Describes a waitpid status: "exited with status 3", "killed by signal 11 (Segmentation fault)".
 std::string describe_exit(int wait_status);
 
