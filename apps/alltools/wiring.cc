@@ -12,6 +12,7 @@
 #include "model/cpu/cpu_model.h"
 #include "model/remote/remote_model.h"
 #include "tools/browser/browser_tool.h"
+#include "tools/browser/local_index.h"
 #include "tools/functions/function_registry.h"
 #include "tools/image/image_tool.h"
 #include "tools/python/python_tool.h"
@@ -70,6 +71,15 @@ policies::Approval approval(const policies::Policy& p, const std::string& tool) 
 
 std::string strip_wildcard(const std::string& pattern) {
   return pattern.rfind("*.", 0) == 0 ? pattern.substr(2) : pattern;
+}
+
+// $XDG_CACHE_HOME/alltools/index-<embedded model>.bin
+fs::path default_index_path() {
+  fs::path cache;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') cache = xdg;
+  else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') cache = fs::path(home) / ".cache";
+  else cache = ".alltools";
+  return cache / "alltools" / (std::string("index-") + kEmbeddedModelName + ".bin");
 }
 
 fs::path executable_dir() {
@@ -315,6 +325,20 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
       c.search.kind = tools::browser::SearchProviderKind::kSearxng;
       c.search.endpoint = flags.searxng;
       search = "SearXNG " + flags.searxng;
+    } else if (embedded && fs::is_directory(*embedded / "corpus")) {
+      // Nothing configured: search the embedded model's document corpus (index cached per user).
+      const fs::path index = default_index_path();
+      std::error_code ec;
+      if (!fs::exists(index, ec)) {
+        fs::create_directories(index.parent_path(), ec);
+        auto built = tools::browser::build_local_index(*embedded / "corpus", index);
+        if (built.ok()) say("built search index " + index.string() + " (" + std::to_string(built->documents) + " documents)");
+      }
+      if (fs::exists(index, ec)) {
+        c.search.kind = tools::browser::SearchProviderKind::kLocal;
+        c.search.index_path = index;
+        search = "local index of " + (*embedded / "corpus").string();
+      }
     }
     if (rt->tokenizer) {
       std::shared_ptr<const model::Tokenizer> tok = rt->tokenizer;
