@@ -147,6 +147,7 @@ TEST_F(CliAgentTest, ChatWithApprovalToolsAndResume) {
   ASSERT_TRUE(p.wait_for("you> ")) << p.output();
   p.type("And now?\n");
   ASSERT_TRUE(p.wait_for("Still sunny.")) << p.output();
+  ASSERT_TRUE(p.wait_for("you> ")) << p.output();  // typed earlier, libedit's switch to raw mode could drop it
   p.type("\x04");  // Ctrl-D ends the chat
   EXPECT_EQ(p.wait_exit(), 0) << p.output();
   const auto reqs = server_.requests();
