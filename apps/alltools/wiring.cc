@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bindings/python/python_plugin.h"
 #include "core/protocol/glm4/tool_call.h"
 #include "model/cpu/cpu_model.h"
 #include "model/remote/remote_model.h"
@@ -143,6 +144,7 @@ const char* agent_flags_help() {
          "  -y, --yes               approve every call the policy would ask about\n"
          "  --functions FILE        executable user functions (JSON manifest); repeatable\n"
          "  --mcp FILE              MCP servers config ({\"mcpServers\": ...})\n"
+         "  --plugin FILE.py        Python functions declared with @alltools.function (trusted code); repeatable\n"
          "  --search-index FILE     local search index (`alltools index build DIR`)\n"
          "  --searxng URL           SearXNG search endpoint\n"
          "  --browser-allow-cidr C  treat this address range as public for the browser (testing)\n"
@@ -190,6 +192,10 @@ Result<AgentFlags> parse_agent_flags(int argc, char** argv, std::vector<std::str
       ALLTOOLS_RETURN_IF_ERROR(value(&tmp));
       f.function_manifests.push_back(tmp);
     } else if (a == "--mcp") ALLTOOLS_RETURN_IF_ERROR(value(&f.mcp_config));
+    else if (a == "--plugin") {
+      ALLTOOLS_RETURN_IF_ERROR(value(&tmp));
+      f.python_plugins.push_back(tmp);
+    }
     else if (a == "--search-index") ALLTOOLS_RETURN_IF_ERROR(value(&f.search_index));
     else if (a == "--searxng") ALLTOOLS_RETURN_IF_ERROR(value(&f.searxng));
     else if (a == "--browser-allow-cidr") {
@@ -370,7 +376,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
     rt->tool_status.push_back("cogview: disabled by policy");
   }
 
-  if (!flags.function_manifests.empty() || !flags.mcp_config.empty()) {
+  if (!flags.function_manifests.empty() || !flags.mcp_config.empty() || !flags.python_plugins.empty()) {
     // Function tools own what they need (executables are re-run per call; MCP clients are shared_ptrs).
     rt->functions = std::make_unique<tools::functions::FunctionRegistry>();
     tools::functions::FunctionRegistry& registry = *rt->functions;
@@ -381,6 +387,10 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
     if (!flags.mcp_config.empty()) {
       Status s = registry.load_mcp_config(flags.mcp_config);
       if (!s.ok()) return s.error().context("--mcp " + flags.mcp_config);
+    }
+    for (const auto& plugin : flags.python_plugins) {
+      Status s = python::load_python_plugin(plugin, registry);
+      if (!s.ok()) return s.error().context("--plugin " + plugin);
     }
     for (auto& tool : registry.make_tools()) {
       const std::string name = tool->spec().name;

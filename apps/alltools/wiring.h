@@ -40,6 +40,7 @@ struct AgentFlags {
   std::string sessions_dir;               // --sessions-dir DIR
   std::vector<std::string> function_manifests;  // --functions FILE (repeatable)
   std::string mcp_config;                 // --mcp FILE
+  std::vector<std::string> python_plugins;  // --plugin FILE.py (repeatable; in-process, trusted code)
   std::string search_index;               // --search-index FILE (local BM25 index)
   std::string searxng;                    // --searxng URL
   std::vector<std::string> browser_allow_cidrs;  // --browser-allow-cidr CIDR (e.g. a loopback test site)

@@ -183,6 +183,25 @@ TEST_F(CliAgentTest, NonInteractiveRunRefusesAskCallsUnlessYes) {
   EXPECT_NE(out.find("\"approved\":false"), std::string::npos) << out;
 }
 
+TEST_F(CliAgentTest, RunLoadsAPythonPluginAndCallsIt) {
+  // The example plugin's bmi() runs in the embedded interpreter; its result reaches the model as an observation.
+  server_.enqueue({200, {}, {completion("bmi\n{\"weight_kg\": 70, \"height_m\": 1.75}", "<|observation|>")}});
+  server_.enqueue({200, {}, {completion("\nDone.", "<|user|>")}});
+  const std::string plugin = std::string(ALLTOOLS_SOURCE_DIR) + "/examples/python_plugin/plugin.py";
+  ASSERT_TRUE(fs::exists(plugin)) << "missing " << plugin;
+  const std::string base = "echo | NO_COLOR=1 XDG_CONFIG_HOME=" + (dir_ / "config").string() + " ";
+  std::string cmd;
+  for (const auto& a : argv("run", {"--json", "-y", "--plugin", plugin, "BMI of 70 kg, 1.75 m?"})) cmd += "'" + a + "' ";
+  std::FILE* f = ::popen((base + cmd + "2>&1").c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+  EXPECT_EQ(WEXITSTATUS(::pclose(f)), 0) << out;
+  // The function's own result, as the observation event carries it (JSON-escaped inside the event line).
+  EXPECT_NE(out.find(R"({\"bmi\": 22.9})"), std::string::npos) << out;
+}
+
 TEST_F(CliAgentTest, HelpAndUsageErrors) {
   PtyProcess help({std::string(ALLTOOLS_BINARY_DIR) + "/bin/alltools", "run", "--help"}, env());
   ASSERT_TRUE(help.wait_for("--endpoint URL")) << help.output();
