@@ -1,5 +1,7 @@
 #include "core/agent/session_store.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -28,6 +30,9 @@ bool valid_name(std::string_view name) {
 fs::path default_sessions_root() {
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/')
     return fs::path(xdg) / "alltools" / "sessions";
+  // As root, the Python sandbox runs as a dedicated uid that must be able to reach the session's files; root's
+  // home (mode 700) is out of its reach, so root's sessions live in the system's state folder instead.
+  if (::geteuid() == 0) return fs::path("/var/lib/alltools/sessions");
   if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/')
     return fs::path(home) / ".local" / "share" / "alltools" / "sessions";
   return fs::path(".alltools") / "sessions";

@@ -22,7 +22,8 @@ namespace alltools::agent {
 inline constexpr size_t kMaxTranscriptLineBytes = 64u << 20;
 inline constexpr size_t kMaxTranscriptLines = 1u << 20;
 
-// $XDG_DATA_HOME/alltools/sessions, else $HOME/.local/share/alltools/sessions, else ./.alltools/sessions.
+// $XDG_DATA_HOME/alltools/sessions; else, as root, /var/lib/alltools/sessions (the sandbox uid must reach it);
+// else $HOME/.local/share/alltools/sessions; else ./.alltools/sessions.
 std::filesystem::path default_sessions_root();
 
 class SessionStore {
