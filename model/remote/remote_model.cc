@@ -43,6 +43,24 @@ std::string server_message(const std::string& body) {
   return s.empty() ? "(empty body)" : s;
 }
 
+// One SSE `data:` payload of an OpenAI stream, classified. kChoice carries choices[0]; kSkip is a keep-alive or
+// usage-only chunk; kError carries the server's in-stream error (message already extracted).
+struct StreamChunk {
+  enum class Kind { kChoice, kSkip, kDone, kError } kind = Kind::kSkip;
+  json choice;
+  std::string error;
+};
+
+StreamChunk decode_stream_chunk(std::string_view data) {
+  if (data == "[DONE]") return {StreamChunk::Kind::kDone, {}, {}};
+  json j = json::parse(data, nullptr, false);
+  if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
+    if (j.is_object() && j.contains("error")) return {StreamChunk::Kind::kError, {}, server_message(std::string(data))};
+    return {};
+  }
+  return {StreamChunk::Kind::kChoice, std::move(j["choices"][0]), {}};
+}
+
 Error attempt_error(const std::string& url, const HttpAttempt& a, int attempts) {
   const std::string tries = attempts > 1 ? " (after " + std::to_string(attempts) + " attempts)" : "";
   if (a.outcome == HttpAttempt::Outcome::kHttpError) {
@@ -206,20 +224,17 @@ class RemoteModel final : public LanguageModel {
           post(body),
           [&](std::string_view bytes) {
             return sse.feed(bytes, [&](std::string_view data) {
-              if (data == "[DONE]") {
+              StreamChunk chunk = decode_stream_chunk(data);
+              if (chunk.kind == StreamChunk::Kind::kDone) {
                 done = true;
                 return false;
               }
-              json j = json::parse(data, nullptr, false);
-              if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
-                if (j.is_object() && j.contains("error")) {
-                  run.error = make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " +
-                                                                      server_message(std::string(data)));
-                  return false;
-                }
-                return true;  // keep-alives, usage-only chunks
+              if (chunk.kind == StreamChunk::Kind::kError) {
+                run.error = make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " + chunk.error);
+                return false;
               }
-              const json& choice = j["choices"][0];
+              if (chunk.kind == StreamChunk::Kind::kSkip) return true;  // keep-alives, usage-only chunks
+              const json& choice = chunk.choice;
               if (choice.contains("text") && choice["text"].is_string()) emit_text(run, choice["text"].get<std::string>());
               if (!run.finished && choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
                 const std::string reason = choice["finish_reason"];
@@ -286,20 +301,17 @@ class RemoteModel final : public LanguageModel {
           post(body),
           [&](std::string_view bytes) {
             return sse.feed(bytes, [&](std::string_view data) {
-              if (data == "[DONE]") {
+              StreamChunk chunk = decode_stream_chunk(data);
+              if (chunk.kind == StreamChunk::Kind::kDone) {
                 done = true;
                 return false;
               }
-              json j = json::parse(data, nullptr, false);
-              if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
-                if (j.is_object() && j.contains("error")) {
-                  run.error = make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " +
-                                                                      server_message(std::string(data)));
-                  return false;
-                }
-                return true;
+              if (chunk.kind == StreamChunk::Kind::kError) {
+                run.error = make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " + chunk.error);
+                return false;
               }
-              const json& choice = j["choices"][0];
+              if (chunk.kind == StreamChunk::Kind::kSkip) return true;  // keep-alives, usage-only chunks
+              const json& choice = chunk.choice;
               const json delta = choice.value("delta", json::object());
               if (delta.contains("content") && delta["content"].is_string() && !delta["content"].get<std::string>().empty()) {
                 if (!content_started) emit_text(run, "\n");
