@@ -3,11 +3,15 @@
 Every dialogue is a list of messages (glm4_format.msg). Python observations are real: the generated code is run.
 make_dialogue(rng, kind, docs, split) returns (messages, meta) where meta records what a scorer needs.
 """
+import ast
 import contextlib
 import io
 import json
+import linecache
 import math
 import random
+import re
+import traceback
 
 import corpus
 from glm4_format import BUILTINS, msg, system_prompt
@@ -23,21 +27,59 @@ def tool_setup(rng, needed, functions=()):
     return builtins, list(functions)
 
 
-def system(rng, builtins, functions):
-    return msg("system", system_prompt(builtins, functions, hf_trim=rng.random() < 0.2))
+def sort_keys(value):
+    """The value with every object's keys sorted (what a JSON library with ordered maps, e.g. the C++ eval's task
+    manifests, hands the runtime)."""
+    if isinstance(value, dict):
+        return {k: sort_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sort_keys(v) for v in value]
+    return value
 
 
-def run_python(code):
-    """Runs generated code the way the sandbox reports it: stdout, or the traceback's last line."""
+def function_layout(aux, spec):
+    """Function spec as shown in the system prompt: {name, description, parameters} with the schema's keys in the
+    author's order or sorted (both reach the runtime)."""
+    if aux is None or aux.random() < 0.5:
+        return spec
+    return {"name": spec["name"], "description": spec["description"], "parameters": sort_keys(spec["parameters"])}
+
+
+def system(rng, builtins, functions, aux=None):
+    hf_trim = rng.random() < 0.2
+    if aux is not None:
+        # the runtime never trims; layout variations come from the auxiliary rng so the eval suites stay as they are
+        hf_trim = hf_trim and aux.random() < 0.3
+        functions = [function_layout(aux, f) for f in functions]
+    return msg("system", system_prompt(builtins, functions, hf_trim=hf_trim))
+
+
+def run_python(code, cell=1):
+    """Runs generated code and renders the observation the way the runtime's sandboxed `python` tool does
+    (tools/python/python_tool.cc): stdout, then a full traceback of cell `<cell-N>` (source line and carets), or the
+    repr of a final expression; "(no output)" when there is nothing. Returns (text, ok)."""
+    name = f"<cell-{cell}>"
+    linecache.cache[name] = (len(code), None, code.splitlines(True), name)
     out = io.StringIO()
-    env = {}
+    env = {"__name__": "__main__"}
+    value, err = None, None
     try:
+        tree = ast.parse(code, name)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         with contextlib.redirect_stdout(out):
-            exec(code, env)  # noqa: S102 - our own generated code
+            exec(compile(tree, name, "exec"), env)  # noqa: S102 - our own generated code
+            if last is not None:
+                value = eval(compile(ast.Expression(last.value), name, "eval"), env)  # noqa: S307
     except Exception as e:  # noqa: BLE001
-        return (out.getvalue() + "Traceback (most recent call last):\n  Cell In[1], line 1\n"
-                + f"{type(e).__name__}: {e}"), False
-    return out.getvalue().rstrip("\n"), True
+        tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+        err = "".join(traceback.format_exception(type(e), e, tb))
+    parts = [out.getvalue()]
+    if err is not None:
+        parts.append(err)
+    elif value is not None:
+        parts.append(repr(value))
+    text = "\n".join(p.rstrip("\n") for p in parts if p.rstrip("\n"))
+    return (text or "(no output)"), err is None
 
 
 # ---------------------------------------------------------------------------------------------- math
@@ -141,25 +183,81 @@ def math_problem(rng, lang, split):
     return q, f"area = {w} * {h}\nperimeter = 2 * ({w} + {h})\nprint(area, perimeter)", "面积是 {r0} 平方米，周长是 {r1} 米。"
 
 
+def math_problem_extra(rng, lang):
+    """More word problems (training only; the held-out suite uses math_problem): more ways a task's numbers must be
+    copied into the code. Returns (question, code, answer template)."""
+    R = rng.randint
+    en = lang == "en"
+    k = rng.randrange(10)
+    if k == 0:
+        p, d = R(20, 2000), rng.choice([5, 10, 15, 20, 25, 30, 40, 50])
+        q = f"A jacket costs {p} yuan and is {d}% off. What is the sale price?" if en else f"一件外套原价 {p} 元，打 {100 - d}% 的价格出售（优惠 {d}%），现价多少元？"
+        return q, f"price = {p} * (1 - {d} / 100)\nprint(round(price, 2))", ("The sale price is {r} yuan." if en else "现价是 {r} 元。")
+    if k == 1:
+        a, b = R(100, 99999), R(2, 97)
+        q = f"What is {a} divided by {b}, with the remainder?" if en else f"{a} 除以 {b} 的商和余数是多少？"
+        return q, f"q, r = divmod({a}, {b})\nprint(q, r)", ("The quotient is {r0} and the remainder is {r1}." if en else "商是 {r0}，余数是 {r1}。")
+    if k == 2:
+        c = R(-40, 120)
+        q = f"Convert {c} degrees Celsius to Fahrenheit." if en else f"{c} 摄氏度等于多少华氏度？"
+        return q, f"f = {c} * 9 / 5 + 32\nprint(f)", (f"{c} °C is {{r}} °F." if en else f"{c} 摄氏度等于 {{r}} 华氏度。")
+    if k == 3:
+        a, b = R(2, 500), R(2, 500)
+        q = f"What are the greatest common divisor and least common multiple of {a} and {b}?" if en else f"{a} 和 {b} 的最大公约数和最小公倍数是多少？"
+        return q, f"import math\ng = math.gcd({a}, {b})\nl = {a} * {b} // g\nprint(g, l)", \
+            ("The GCD is {r0} and the LCM is {r1}." if en else "最大公约数是 {r0}，最小公倍数是 {r1}。")
+    if k == 4:
+        old, new = R(10, 5000), R(10, 5000)
+        q = f"A price went from {old} to {new}. What is the percentage change?" if en else f"价格从 {old} 变成了 {new}，变化了百分之多少？"
+        return q, f"change = ({new} - {old}) / {old} * 100\nprint(round(change, 2))", \
+            ("The percentage change is {r}%." if en else "变化了 {r}%。")
+    if k == 5:
+        s = R(2, 400)
+        q = f"A square has sides of {s} cm. What are its area and perimeter?" if en else f"正方形边长 {s} 厘米，面积和周长各是多少？"
+        return q, f"area = {s} ** 2\nperimeter = 4 * {s}\nprint(area, perimeter)", \
+            ("The area is {r0} square centimeters and the perimeter is {r1} cm." if en else "面积是 {r0} 平方厘米，周长是 {r1} 厘米。")
+    if k == 6:
+        km = R(1, 2000)
+        q = f"How many miles is {km} km?" if en else f"{km} 公里是多少英里？"
+        return q, f"miles = {km} / 1.609344\nprint(round(miles, 3))", (f"{km} km is about {{r}} miles." if en else f"{km} 公里约等于 {{r}} 英里。")
+    if k == 7:
+        a, b, c = R(2, 60), R(2, 60), R(2, 60)
+        who = rng.choice(EN_NAMES + EN_NAMES_HELD) if en else rng.choice(ZH_NAMES + ZH_NAMES_HELD)
+        q = f"{who} read {a} pages on Monday, {b} on Tuesday and {c} on Wednesday. How many pages in total?" if en \
+            else f"{who}周一读了 {a} 页，周二读了 {b} 页，周三读了 {c} 页，一共读了多少页？"
+        return q, f"total = {a} + {b} + {c}\nprint(total)", ("That is {r} pages in total." if en else "一共读了 {r} 页。")
+    if k == 8:
+        P, rate, y = R(1, 200) * 500, R(1, 12), R(1, 20)
+        q = f"What is the simple interest on {P} yuan at {rate}% per year for {y} years?" if en else f"{P} 元按年利率 {rate}% 单利存 {y} 年，利息是多少？"
+        return q, f"interest = {P} * {rate} / 100 * {y}\nprint(interest)", ("The interest is {r} yuan." if en else "利息是 {r} 元。")
+    n = R(2, 40)
+    x = [R(1, 999) for _ in range(n if n < 8 else 8)]
+    s = ", ".join(map(str, x))
+    q = f"What are the largest and smallest of {s}?" if en else f"{s} 中最大和最小的数分别是多少？"
+    return q, f"nums = [{s}]\nprint(max(nums), min(nums))", ("The largest is {r0} and the smallest is {r1}." if en else "最大的是 {r0}，最小的是 {r1}。")
+
+
 def fill_answer(template, out):
     parts = out.split()
     return template.format(r=out, r0=parts[0], r1=parts[-1])
 
 
 def dlg_math(rng, lang, split, ctx):
-    q, code, ans = math_problem(rng, lang, split)
+    if ctx.get("aux") is not None and ctx["aux"].random() < 0.3:
+        q, code, ans = math_problem_extra(rng, lang)
+    else:
+        q, code, ans = math_problem(rng, lang, split)
     builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
     out, ok = run_python(code)
     assert ok, code
-    msgs = [system(rng, builtins, fns), msg("user", q)]
+    msgs = [system(rng, builtins, fns, ctx.get("aux")), msg("user", q)]
     if rng.random() < 0.08:
         # stateful notebook: the first cell only assigns, so it prints nothing; the model prints the value next.
         lines = code.split("\n")
         head = "\n".join(lines[:-1]) if lines[-1].startswith("print(") else code
         if head != code:
-            msgs += [msg("assistant", head, "python"), msg("observation", ""), ]
-            msgs[-1]["content"] = ""
-            msgs += [msg("assistant", lines[-1], "python"), msg("observation", out)]
+            msgs += [msg("assistant", head, "python"), msg("observation", run_python(head)[0]),
+                     msg("assistant", lines[-1], "python"), msg("observation", out)]
         else:
             msgs += [msg("assistant", code, "python"), msg("observation", out)]
     else:
@@ -176,7 +274,7 @@ def dlg_divzero(rng, lang, split, ctx):
     ans = ("Division by zero is undefined, so {a} / 0 has no numeric value (Python raises ZeroDivisionError)."
            if lang == "en" else "除数不能为 0，所以 {a} / 0 没有数值结果（Python 报错 ZeroDivisionError）。").format(a=a)
     builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
-    return [system(rng, builtins, fns), msg("user", q), msg("assistant", code, "python"), msg("observation", out),
+    return [system(rng, builtins, fns, ctx.get("aux")), msg("user", q), msg("assistant", code, "python"), msg("observation", out),
             msg("assistant", ans)], {"tool": "python"}
 
 
@@ -211,63 +309,137 @@ def dlg_plot(rng, lang, split, ctx):
         best = labels[vals.index(max(vals))]
         ans = f"Here is the bar chart. {best} has the highest sales ({max(vals)})." if lang == "en" \
             else f"柱状图已经画好了，{best} 的销量最高（{max(vals)}）。"
-    return [system(rng, builtins, fns), msg("user", q), msg("assistant", code, "python"), msg("observation", "[Image]"),
+    return [system(rng, builtins, fns, ctx.get("aux")), msg("user", q), msg("assistant", code, "python"), msg("observation", "[Image]"),
             msg("assistant", ans)], {"tool": "python"}
 
 
 # ---------------------------------------------------------------------------------------------- research
 
-def search_results(rng, docs, target, query_words):
-    """Simulated local search list: the target usually ranks first; other pages fill the list."""
-    others = [d for d in docs if d is not target]
-    same_lang = [d for d in others if d["lang"] == target["lang"]]
-    n = rng.randint(3, 4)
-    picks = rng.sample(same_lang, min(n - 1, len(same_lang)))
-    pos = 0 if rng.random() < 0.7 else rng.randint(1, min(2, len(picks)))
-    picks.insert(pos, target)
-    return picks, pos
+# The runtime's local search (tools/browser/local_search.cc + browser_tool.cc), which is what the model sees when it
+# runs: up to 10 BM25-ranked results, each ` # 【i†title†local】` (the title of a .md page is its file name) and a
+# snippet (the best prose paragraph, whitespace collapsed, cut at 300 bytes with "…"); mclick pages come back as
+# `quote_result [k†source]` with k counting on from the length of the result list.
+
+def _cut_utf8(s, max_bytes):
+    b = s.encode()
+    if len(b) <= max_bytes:
+        return s
+    n = max_bytes
+    while n > 0 and (b[n] & 0xC0) == 0x80:
+        n -= 1
+    return b[:n].decode() + "…"
 
 
-def snippet(doc, rng):
-    body = doc["text"].split("\n\n", 1)[1].strip()
-    cut = rng.randint(50, 100)
-    return body[:cut] + ("…" if len(body) > cut else "")
+def snippet(doc):
+    paras = doc["text"].split("\n\n")
+    prose = [p for p in paras if not p.startswith(("#", "```", "|")) and p.strip(" \n#-*|`")]
+    best = (prose or paras)[0]
+    return _cut_utf8(" ".join(best.lstrip("#").split()), 300)
 
 
-def search_observation(rng, results):
-    lines = []
-    for i, d in enumerate(results):
-        lines.append(f" # 【{i}†{d['title']}†{d['host']}】\n{snippet(d, rng)}")
+def search_terms(text):
+    """Lower-cased words and digits, CJK characters and CJK bigrams (the local index's tokens)."""
+    text = text.lower()
+    terms = re.findall(r"[a-z0-9]+", text)
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        terms += list(run) + [run[i:i + 2] for i in range(len(run) - 1)]
+    return terms
+
+
+def bm25_rank(query, docs, k1=1.2, b=0.75):
+    """docs ranked by BM25 against the query over this candidate pool (documents with no query term dropped)."""
+    q = set(search_terms(query))
+    toks = [search_terms(d["text"]) for d in docs]
+    avg = sum(len(t) for t in toks) / max(1, len(toks))
+    df = {w: sum(1 for t in toks if w in t) for w in q}
+    scored = []
+    for i, (d, t) in enumerate(zip(docs, toks)):
+        s = 0.0
+        for w in q:
+            f = t.count(w)
+            if f:
+                idf = math.log(1 + (len(docs) - df[w] + 0.5) / (df[w] + 0.5))
+                s += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len(t) / avg))
+        if s > 0:
+            scored.append((-s, i, d))
+    scored.sort(key=lambda x: (x[0], x[1]))
+    return [d for _, _, d in scored]
+
+
+def search_observation(results, labels):
+    if not results:
+        return None
+    lines = [f" # 【{i}†{labels[i]}†local】\n{snippet(d)}" for i, d in enumerate(results)]
     return "\n".join(lines) + "\nVisible: 0% - 100%"
 
 
+def research_pool(rng, ctx, lang):
+    """(target, candidates): usually a fresh document (names repeat with other facts, so answers must be read from the
+    page, not remembered), sometimes one of the shipped corpus pages."""
+    pool = ctx.get("virtual_docs") or []
+    if pool and rng.random() < 0.8:
+        same = pool[lang]
+        target = rng.choice(same)
+        others = [d for d in rng.sample(same, min(40, len(same))) if d["name"] != target["name"]]
+        return target, others
+    same = [d for d in ctx["docs"] if d["lang"] == lang]
+    target = rng.choice(same)
+    return target, [d for d in same if d is not target]
+
+
 def dlg_research(rng, lang, split, ctx):
-    docs = ctx["docs"]
-    target = rng.choice([d for d in docs if d["lang"] == lang])
+    target, others = research_pool(rng, ctx, lang)
     fact = rng.choice(sorted(target["facts"]))
     q, ans, kw = corpus.question(target, fact)
     builtins, fns = tool_setup(rng, "simple_browser", ctx["functions"](rng))
-    msgs = [system(rng, builtins, fns), msg("user", q)]
+    msgs = [system(rng, builtins, fns, ctx.get("aux")), msg("user", q)]
     query = f"{target['name']} {kw}"
     msgs.append(msg("assistant", f'search("{query}")', "simple_browser"))
     r = rng.random()
-    if r < 0.04:
-        msgs.append(msg("observation", "search failed: the local index is not available", "system_error"))
-        msgs.append(msg("assistant", "I could not search the documents: the local index is not available. Please build it with `alltools index build` and ask again."
-                        if lang == "en" else "无法搜索文档：本地索引不可用。请先用 `alltools index build` 建立索引后再问我。"))
+    if r < 0.03:
+        msgs.append(msg("observation", "search: no search provider is configured (SearXNG, Brave or a local index); "
+                        "open_url still works", "system_error"))
+        msgs.append(msg("assistant", "I could not search the documents: no local index is configured. Please build it with `alltools index build` and ask again."
+                        if lang == "en" else "无法搜索文档：没有配置本地索引。请先用 `alltools index build` 建立索引后再问我。"))
         return msgs, {"tool": "simple_browser"}
-    results, pos = search_results(rng, docs, target, query)
-    if r < 0.08:
-        # the search found nothing relevant: say so instead of inventing an answer
-        results = [d for d in results if d is not target]
-        msgs.append(msg("observation", search_observation(rng, results), "browser_result"))
+    missing = r < 0.07
+    pool = others if missing else [target] + others
+    results = bm25_rank(query, pool)[:10]
+    if not missing:
+        # the page that holds the answer is usually the top hit; sometimes lower down
+        results.remove(target)
+        pos = 0 if rng.random() < 0.75 else min(len(results), rng.choice([1, 1, 2, 2, 3, 4, 6]))
+        results.insert(pos, target)
+        results = results[:10]
+    if rng.random() < 0.15:
+        results = results[:rng.randint(3, 9)] if missing or results.index(target) < 3 else results
+    used = set()
+    labels = []
+    for d in results:
+        if rng.random() < 0.15:
+            labels.append(d["title"])
+        else:
+            p = d["path"] if d["path"] not in used else f"doc{rng.randrange(300):03d}.md"
+            while p in used:
+                p = f"doc{rng.randrange(300):03d}.md"
+            used.add(p)
+            labels.append(p)
+    obs = search_observation(results, labels)
+    if obs is None:
+        msgs.append(msg("observation", f'No results for "{query}".\nVisible: 0% - 100%', "browser_result"))
+    else:
+        msgs.append(msg("observation", obs, "browser_result"))
+    if missing:
+        # the search found nothing about it: say so instead of inventing an answer
         msgs.append(msg("assistant", f"The documents I searched do not mention {target['name']}, so I cannot answer this."
                         if lang == "en" else f"我搜索的文档中没有关于{target['name']}的信息，无法回答这个问题。"))
         return msgs, {"tool": "simple_browser"}
-    msgs.append(msg("observation", search_observation(rng, results), "browser_result"))
+    pos = results.index(target)
     clicked = list(range(min(3, len(results))))
+    if pos not in clicked:
+        clicked.append(pos)
     msgs.append(msg("assistant", f"mclick({clicked})", "simple_browser"))
-    k0 = ctx.get("quote_start", 0) if rng.random() < 0.6 else rng.randint(0, 6)
+    k0 = len(results)  # quote ids continue after the list's ids
     cite = None
     for j, idx in enumerate(clicked):
         d = results[idx]
@@ -319,7 +491,7 @@ def dlg_cogview(rng, lang, split, ctx):
     prompt = (f"A {sty[0]} of {s[0]} {st[0]}, {st[2]}. The image is drawn with {sty[2]}. "
               f"The composition is balanced and detailed, with {s[0]} as the clear center of attention.")
     builtins, fns = tool_setup(rng, "cogview", ctx["functions"](rng))
-    return [system(rng, builtins, fns), msg("user", q), msg("assistant", prompt, "cogview"),
+    return [system(rng, builtins, fns, ctx.get("aux")), msg("user", q), msg("assistant", prompt, "cogview"),
             msg("observation", "CogView 已经生成并向用户展示了生成的图片。", "cogview_result"), msg("assistant", ans)], \
         {"tool": "cogview"}
 
@@ -434,22 +606,74 @@ def random_functions(rng, lang, k):
     return [rng.choice(FAMILIES)(rng, lang)[0] for _ in range(k)]
 
 
+FAMILY_NOUNS = {"weather": ["weather", "current_weather", "forecast", "weather_report", "temperature", "climate"],
+                "stock": ["stock_price", "stock_quote", "share_price", "stock", "ticker_price", "equity_quote"],
+                "currency": ["currency_conversion", "exchange", "convert_currency", "fx_rate", "money_convert", "forex"],
+                "order": ["order_status", "order", "shipment", "delivery_status", "package", "tracking"],
+                "time": ["local_time", "current_time", "time", "clock", "world_clock", "time_in_city"],
+                "contact": ["email", "contact", "user_email", "employee_email", "directory", "staff_email"]}
+MORE_VERBS = VERBS + ["show", "search", "call", "resolve", "obtain", "pull", "inspect", "see", "ask"]
+
+
+def fresh_function_name(rng, family):
+    """A function name outside the families' own generator (other verbs, camelCase, dashes, dots, digits), so the
+    model learns to copy the name from the system prompt rather than guess one of a few combinations."""
+    noun = rng.choice(FAMILY_NOUNS[family])
+    verb = rng.choice(MORE_VERBS)
+    parts = [verb] + noun.split("_") if rng.random() < 0.8 else noun.split("_")
+    if rng.random() < 0.3:
+        parts.append(rng.choice(["v2", "v3", "now", "api", "tool", "svc", "info", str(rng.randint(1, 99))]))
+    style = rng.random()
+    if style < 0.45:
+        name = "_".join(parts)
+    elif style < 0.7:
+        name = parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+    elif style < 0.8:
+        name = "-".join(parts)
+    elif style < 0.9:
+        name = rng.choice(["tools", "api", "crm", "shop", "acme", "ops"]) + "." + "_".join(parts)
+    else:
+        name = rng.choice(["x", "my", "team", "corp", "ext", "f"]) + str(rng.randint(0, 9)) + "_" + "_".join(parts)
+    return name[:64]
+
+
+def function_result_text(aux, result):
+    """A function's result as the runtime shows it: a plugin's value rendered like json.dumps(ensure_ascii=False),
+    or an executable's own stdout (the eval's manifests print compact JSON with sorted keys)."""
+    x = aux.random() if aux is not None else 0.0
+    if x < 0.45:
+        return json.dumps(result, ensure_ascii=False)
+    if x < 0.85:
+        return json.dumps(result, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json.dumps(result, ensure_ascii=False, sort_keys=True)
+
+
 def dlg_function(rng, lang, split, ctx):
     fams = rng.sample(FAMILIES, rng.randint(1, 3))
     made = [f(rng, lang) for f in fams]
     target = rng.randrange(len(made))
+    if rng.random() < 0.5:
+        names = set()
+        for m, fam in zip(made, fams):
+            name = fresh_function_name(rng, fam.__name__[len("family_"):])
+            if name not in names and name not in BUILTINS:
+                m[0]["name"] = name
+                names.add(name)
     spec, q, args, result, ans = made[target]
     functions = [m[0] for m in made]
-    builtins = list(BUILTINS) if rng.random() < 0.6 else [b for b in BUILTINS if rng.random() < 0.4]
-    msgs = [system(rng, builtins, functions), msg("user", q),
+    if rng.random() < 0.3:
+        rng.shuffle(functions)
+    builtins = list(BUILTINS) if rng.random() < 0.75 else [b for b in BUILTINS if rng.random() < 0.4]
+    aux = ctx.get("aux")
+    msgs = [system(rng, builtins, functions, aux), msg("user", q),
             msg("assistant", json.dumps(args, ensure_ascii=False), spec["name"])]
     if rng.random() < 0.06:
         err = {"error": f"service unavailable for {list(args.values())[0]}"}
-        msgs.append(msg("observation", json.dumps(err, ensure_ascii=False)))
+        msgs.append(msg("observation", function_result_text(aux, err)))
         msgs.append(msg("assistant", f"Sorry, `{spec['name']}` returned an error: {err['error']}."
                         if lang == "en" else f"抱歉，`{spec['name']}` 返回了错误：{err['error']}。"))
     else:
-        msgs.append(msg("observation", json.dumps(result, ensure_ascii=False)))
+        msgs.append(msg("observation", function_result_text(aux, result)))
         msgs.append(msg("assistant", ans))
     return msgs, {"tool": spec["name"], "args": args}
 
@@ -476,15 +700,31 @@ CHAT_ZH = [("你好", "你好！有什么可以帮你的吗？"), ("您好！", 
 def dlg_chat(rng, lang, split, ctx):
     q, a = rng.choice(CHAT_EN if lang == "en" else CHAT_ZH)
     builtins, fns = tool_setup(rng, None, ctx["functions"](rng))
-    return [system(rng, builtins, fns), msg("user", q), msg("assistant", a)], {"tool": None}
+    return [system(rng, builtins, fns, ctx.get("aux")), msg("user", q), msg("assistant", a)], {"tool": None}
 
 
-KINDS = [("math", dlg_math, 0.30), ("plot", dlg_plot, 0.07), ("research", dlg_research, 0.28),
-         ("cogview", dlg_cogview, 0.08), ("function", dlg_function, 0.17), ("chat", dlg_chat, 0.07),
-         ("divzero", dlg_divzero, 0.03)]
+KINDS = [("math", dlg_math, 0.28), ("plot", dlg_plot, 0.06), ("research", dlg_research, 0.28),
+         ("cogview", dlg_cogview, 0.06), ("function", dlg_function, 0.24), ("chat", dlg_chat, 0.06),
+         ("divzero", dlg_divzero, 0.02)]
 
 
-def make_dialogue(rng, docs, split, kind=None, lang=None):
+def virtual_corpus(seed, n_per_lang, exclude_names):
+    """Documents for training research dialogues only (not written anywhere): the corpus generator with another seed;
+    names may repeat with other facts, held-out names never appear."""
+    rng = random.Random(seed)
+    out = {"en": [], "zh": []}
+    for lang in ("en", "zh"):
+        while len(out[lang]) < n_per_lang:
+            d = corpus.make_document(rng, lang, set(exclude_names), len(out[lang]) % 300)
+            if d["name"] not in exclude_names:
+                out[lang].append(d)
+    return out
+
+
+def make_dialogue(rng, docs, split, kind=None, lang=None, aux=None, virtual_docs=None):
+    """aux: a second random.Random for training-only variations (layouts the runtime produces); virtual_docs: pages
+    for research dialogues (virtual_corpus). Without them the draws from rng are the ones the eval suites were built
+    with."""
     lang = lang or rng.choice(["en", "zh"])
     if kind is None:
         x, acc = rng.random(), 0.0
@@ -496,7 +736,8 @@ def make_dialogue(rng, docs, split, kind=None, lang=None):
         else:
             kind = "chat"
     fn = dict((n, f) for n, f, _ in KINDS)[kind]
-    ctx = {"docs": docs, "functions": lambda r: random_functions(r, lang, r.choice([1, 1, 2])) if r.random() < 0.12 else []}
+    ctx = {"docs": docs, "functions": lambda r: random_functions(r, lang, r.choice([1, 1, 2])) if r.random() < 0.12 else [],
+           "aux": aux, "virtual_docs": virtual_docs}
     msgs, meta = fn(rng, lang, split, ctx)
     meta.update(kind=kind, lang=lang)
     # sometimes a second turn follows in the same session

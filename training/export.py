@@ -2,9 +2,9 @@
 
 Usage: /usr/bin/python3 training/export.py --ckpt training/out/ckpt.pt --tokenizer training/out/tokenizer.model \
            --out models/glm4-alltools-tiny
-Writes config.json, generation_config.json, model.safetensors (f32), tokenizer.model, reference.safetensors and
-reference.json. Fails unless an independent float64 NumPy forward of the exported files reproduces the PyTorch
-model's logits.
+Writes config.json, generation_config.json, model.safetensors (f32, or bf16 with --dtype bf16), tokenizer.model,
+reference.safetensors and reference.json. Fails unless an independent float64 NumPy forward of the exported files
+reproduces the PyTorch model's logits.
 """
 import argparse
 import json
@@ -18,6 +18,7 @@ import bpe
 import glm_model as G
 import reference_forward
 import safetensors_io
+import train
 from glm4_format import BUILTINS, msg, render, system_prompt
 
 
@@ -42,12 +43,13 @@ def greedy_full(ref, ids, n, stop):
     """Greedy continuation by full recomputation with the NumPy reference: (new ids, logits after each)."""
     ids = list(ids)
     out, step_logits = [], []
+    lg = ref.logits(ids)[-1]
     for _ in range(n):
-        lg = ref.logits(ids)[-1]
         t = int(np.argmax(lg))
         out.append(t)
         ids.append(t)
-        step_logits.append(ref.logits(ids)[-1])  # logits after feeding t (the fixtures' convention)
+        lg = ref.logits(ids)[-1]
+        step_logits.append(lg)  # logits after feeding t (the fixtures' convention)
         if t in stop:
             break
     return out, step_logits
@@ -58,9 +60,13 @@ def main():
     ap.add_argument("--ckpt", default="training/out/ckpt.pt")
     ap.add_argument("--tokenizer", default="training/out/tokenizer.model")
     ap.add_argument("--out", default="models/glm4-alltools-tiny")
+    ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"],
+                    help="stored weights; bf16 rounds the trained weights first, so the exported files are the model "
+                         "that the reference and the logit check describe (config.json keeps dtype float32: the "
+                         "model computes in f32, RoPE frequencies included)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    ck = torch.load(args.ckpt)
+    ck = train.load_pt(args.ckpt)
     cfg = G.Config(**ck["config"])
     model = G.GlmForCausalLM(cfg)
     model.load_state_dict(ck["model"])
@@ -68,7 +74,14 @@ def main():
     tok = bpe.Tokenizer.load(args.tokenizer)
     assert tok.vocab_size == cfg.vocab_size, (tok.vocab_size, cfg.vocab_size)
 
-    tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    if args.dtype == "bf16":
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.to(torch.bfloat16).float())
+        tensors = {k: safetensors_io.BF16(v.detach().to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16))
+                   for k, v in model.state_dict().items()}
+    else:
+        tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     safetensors_io.save(os.path.join(args.out, "model.safetensors"), tensors, {"format": "pt"})
     json.dump(config_json(cfg, tok), open(os.path.join(args.out, "config.json"), "w"), indent=2)
     stop = [tok.special["<|endoftext|>"], tok.special["<|user|>"], tok.special["<|observation|>"]]
@@ -101,7 +114,8 @@ def main():
         "greedy_step_logits": np.asarray(step_logits, dtype=np.float32),
         "inv_freq": ref.inv_freq.astype(np.float32)})
     json.dump({"name": os.path.basename(os.path.normpath(args.out)), "arch": "glm", "format": "hf",
-               "weights_dtype": "float32", "reference": "float64 NumPy forward (training/reference_forward.py)",
+               "weights_dtype": "bfloat16" if args.dtype == "bf16" else "float32",
+               "parameters": sum(p.numel() for p in model.parameters()), "reference": "float64 NumPy forward (training/reference_forward.py)",
                "max_abs_diff_torch_vs_reference": diff, "min_greedy_top2_margin": min(margins),
                "short_prompt_text": tok.decode(short), "short_greedy_text": tok.decode(g),
                "stop_ids": stop, "full_prompt_ids": full, "full_prompt_greedy_ids": greedy_full_prompt,

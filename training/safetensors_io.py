@@ -1,4 +1,5 @@
-"""Minimal safetensors writer/reader (format: u64 LE header length, JSON header, raw little-endian data)."""
+"""Minimal safetensors writer/reader (format: u64 LE header length, JSON header, raw little-endian data).
+BF16 tensors are written from their bit patterns (safetensors_io.BF16) and read back as float32."""
 import json
 import struct
 
@@ -8,13 +9,28 @@ _DT = {np.dtype("float32"): "F32", np.dtype("int64"): "I64", np.dtype("float64")
 _NP = {v: k for k, v in _DT.items()}
 
 
+class BF16:
+    """A bfloat16 tensor for save(): bits = its uint16 bit patterns (numpy has no bfloat16)."""
+
+    def __init__(self, bits):
+        self.bits = np.ascontiguousarray(bits, dtype=np.uint16)
+
+
+def bf16_to_f32(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 def save(path, tensors, metadata=None):
     """tensors: dict name -> numpy array (C-contiguous). Names are written sorted, data 8-byte aligned."""
     header, offset, blobs = {}, 0, []
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
+        if isinstance(tensors[name], BF16):
+            a, dt = tensors[name].bits, "BF16"
+        else:
+            a = np.ascontiguousarray(tensors[name])
+            dt = _DT[a.dtype]
         b = a.tobytes()
-        header[name] = {"dtype": _DT[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)
     if metadata:
@@ -38,5 +54,8 @@ def load(path):
         if name == "__metadata__":
             continue
         s, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[s:e], dtype=_NP[info["dtype"]]).reshape(info["shape"]).copy()
+        if info["dtype"] == "BF16":  # read as float32 (exact)
+            out[name] = bf16_to_f32(np.frombuffer(data[s:e], dtype=np.uint16)).reshape(info["shape"]).copy()
+        else:
+            out[name] = np.frombuffer(data[s:e], dtype=_NP[info["dtype"]]).reshape(info["shape"]).copy()
     return out
