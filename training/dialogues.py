@@ -346,20 +346,31 @@ def search_terms(text):
     return terms
 
 
+def _doc_terms(d):
+    """(term counts, length) of a page, cached in the document dict."""
+    if "_tf" not in d:
+        t = search_terms(d["text"])
+        tf = {}
+        for w in t:
+            tf[w] = tf.get(w, 0) + 1
+        d["_tf"] = (tf, len(t))
+    return d["_tf"]
+
+
 def bm25_rank(query, docs, k1=1.2, b=0.75):
     """docs ranked by BM25 against the query over this candidate pool (documents with no query term dropped)."""
     q = set(search_terms(query))
-    toks = [search_terms(d["text"]) for d in docs]
-    avg = sum(len(t) for t in toks) / max(1, len(toks))
-    df = {w: sum(1 for t in toks if w in t) for w in q}
+    tfs = [_doc_terms(d) for d in docs]
+    avg = sum(n for _, n in tfs) / max(1, len(tfs))
+    df = {w: sum(1 for tf, _ in tfs if w in tf) for w in q}
     scored = []
-    for i, (d, t) in enumerate(zip(docs, toks)):
+    for i, (d, (tf, n)) in enumerate(zip(docs, tfs)):
         s = 0.0
         for w in q:
-            f = t.count(w)
+            f = tf.get(w, 0)
             if f:
                 idf = math.log(1 + (len(docs) - df[w] + 0.5) / (df[w] + 0.5))
-                s += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len(t) / avg))
+                s += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * n / avg))
         if s > 0:
             scored.append((-s, i, d))
     scored.sort(key=lambda x: (x[0], x[1]))

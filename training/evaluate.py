@@ -2,6 +2,8 @@
 loop (real Python in a subprocess, a keyword search over the held-out corpus, the task's function results).
 
 Usage: /usr/bin/python3 training/evaluate.py --model models/glm4-alltools-tiny --suites tests/eval [--limit 50]
+The loop shows the model what `alltools eval` does: the sandbox's python output, the local search's result list
+(10 BM25 hits, file-name titles, quote ids after the list), function schemas with sorted keys and compact results.
 Scores: tool choice (first call's tool, or none for chat), well-formed calls, math answers containing the
 computed numbers, research answers citing a quote whose page contains the answer, and exact match of the first
 call against the reference (math code, function arguments). Prints a table and writes --json.
@@ -19,6 +21,7 @@ import time
 import torch
 
 import bpe
+import dialogues
 import glm_model as G
 import safetensors_io
 import train as T
@@ -78,45 +81,48 @@ class Runner:
         return self.tok.decode(out), None
 
 
+_CELL = """
+import sys
+sys.path.insert(0, {here!r})
+shown = []
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.show = lambda *a, **k: shown.append(1)
+except ImportError:
+    pass
+import dialogues
+text, ok = dialogues.run_python(sys.stdin.read())
+if shown:
+    text = "[Image]" if text == "(no output)" else text + "\\n[Image]"
+sys.stdout.write(text)
+"""
+
+
 def run_python(code, timeout=20):
-    wrapped = "import matplotlib\nmatplotlib.use('Agg')\n" + code
+    """The observation the runtime's sandbox gives (dialogues.run_python's layout), in a subprocess."""
     try:
-        p = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run([sys.executable, "-c", _CELL.format(here=os.path.dirname(os.path.abspath(__file__)))],
+                           input=code, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return "Timed out"
-    out = p.stdout.rstrip("\n")
-    if p.returncode != 0:
-        lines = p.stderr.strip().splitlines()
-        return (out + "\n" if out else "") + "Traceback (most recent call last):\n" + (lines[-1] if lines else "")
-    if not out and ("plt.show()" in code or "savefig" in code):
-        return "[Image]"
-    return out
+        return "Timed out."
+    return p.stdout if p.returncode == 0 else (p.stdout + p.stderr.strip().splitlines()[-1:][0] if p.stderr.strip() else "(no output)")
 
 
 class LocalSearch:
-    """Keyword search over a folder of markdown pages: stands in for the runtime's local index."""
+    """The runtime's local search over a folder of markdown pages (dialogues.bm25_rank / snippet: 10 hits, the file
+    name as title, host local)."""
 
     def __init__(self, folder):
         self.docs = []
         for name in sorted(os.listdir(folder)):
             if name.endswith(".md"):
                 text = open(os.path.join(folder, name)).read()
-                title = text.splitlines()[0].lstrip("# ").strip()
-                self.docs.append({"path": name, "title": title, "text": text})
+                self.docs.append({"path": name, "title": name, "text": text})
 
-    @staticmethod
-    def _terms(s):
-        return set(re.findall(r"[A-Za-z]+|\d+", s.lower())) | set(re.findall(r"[\u4e00-\u9fff]", s))
-
-    def search(self, query, k=4):  # the embedded model was trained on 3-4 results
-        q = self._terms(query)
-        scored = []
-        for d in self.docs:
-            t = self._terms(d["title"])
-            body = self._terms(d["text"])
-            scored.append((3 * len(q & t) + len(q & body), d["path"], d))
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        return [d for s, _, d in scored[:k] if s > 0]
+    def search(self, query, k=10):
+        return dialogues.bm25_rank(query, self.docs)[:k]
 
 
 def parse_browser(body):
@@ -159,7 +165,10 @@ def contains_number(text, value):
 
 def run_task(runner, task, search):
     fns = task.get("functions", [])
-    messages = [msg("system", system_prompt(list(BUILTINS), fns)), msg("user", task["prompt"])]
+    # the schema as `alltools eval` hands it to the runtime (its manifests keep JSON keys sorted)
+    shown = [{"name": f["name"], "description": f["description"], "parameters": dialogues.sort_keys(f["parameters"])}
+             for f in fns]
+    messages = [msg("system", system_prompt(list(BUILTINS), shown)), msg("user", task["prompt"])]
     tok, sp = runner.tok, runner.tok.special
     runner.reset()
     prompt = [sp["[gMASK]"], sp["<sop>"]]
@@ -191,10 +200,8 @@ def run_task(runner, task, search):
                 if kind == "search":
                     last_list = search.search(arg)
                     # the runtime's layout (tools/browser): host "local" for files, one-line snippets
-                    lines = [f" # 【{i}†{d['title']}†local】\n{' '.join(d['text'].split(chr(10) * 2, 1)[1].split())[:100]}"
-                             for i, d in enumerate(last_list)]
-                    text = "\n".join(lines) + "\n" if lines else f'No results for "{arg}".\n'
-                    obs.append(("browser_result", text + "Visible: 0% - 100%"))
+                    text = dialogues.search_observation(last_list, [d["title"] for d in last_list])
+                    obs.append(("browser_result", text or f'No results for "{arg}".\nVisible: 0% - 100%'))
                 elif kind == "mclick":
                     quote_k = max(quote_k, len(last_list))  # quote ids never collide with list ids
                     for i in arg:
@@ -221,8 +228,9 @@ def run_task(runner, task, search):
             call["well_formed"] = ok
             call["arguments"] = args
             result = task.get("function_results", {}).get(name)
-            obs.append(("", json.dumps(result, ensure_ascii=False) if ok and result is not None
-                        else json.dumps({"error": f"bad call to {name}"})))
+            # `alltools eval` runs each function as an executable printing its result as compact sorted JSON
+            obs.append(("", json.dumps(result, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+                        if ok and result is not None else json.dumps({"error": f"bad call to {name}"})))
         prompt = []
         for meta, t in obs:
             prompt += [sp["<|observation|>"]] + tok.encode(meta + "\n" + t)

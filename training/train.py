@@ -282,7 +282,7 @@ def main():
     ap.add_argument("--max-positions", type=int, default=2048, help="config max_position_embeddings")
     ap.add_argument("--scaled-init", action="store_true", help="o_proj/down_proj init std 0.02/sqrt(2*layers)")
     # CUDA
-    ap.add_argument("--amp", default="bf16", choices=["bf16", "fp16", "none"], help="CUDA autocast dtype")
+    ap.add_argument("--amp", default="bf16", choices=["bf16", "none"], help="CUDA autocast dtype")
     ap.add_argument("--attention", default="auto", choices=["auto", "fused", "plain"],
                     help="CUDA attention: fused (SDPA), plain (masked softmax), auto = fused if it checks out")
     ap.add_argument("--compile", action="store_true", help="torch.compile the CUDA forward (off: compile time is budget)")
@@ -434,7 +434,7 @@ def main():
     # ------------------------------------------------------------------------------------------------ CUDA
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}[args.amp] if use_cuda else None
+    amp_dtype = {"bf16": torch.bfloat16, "none": None}[args.amp] if use_cuda else None
     cos, sin, rot = G.rope_tables(cfg, max(int(data.lens.max()), 16), dev)
     rope = (cos, sin, rot)
 
