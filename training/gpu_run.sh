@@ -34,14 +34,14 @@ LR=${LR:-2e-3}
 WARMUP=${WARMUP:-150}
 BATCH_TOKENS=${BATCH_TOKENS:-65536}
 DECAY_FRAC=${DECAY_FRAC:-0.25}
-DIALOGUES=${DIALOGUES:-300000}
+DIALOGUES=${DIALOGUES:-400000}
 SEED=${SEED:-1234}
 DEVICE=${DEVICE:-auto}
 DTYPE=${DTYPE:-bf16}
 CORES=$(nproc 2>/dev/null || echo 2)
 WORKERS=${WORKERS:-$CORES}
 # seconds kept for the export after training stops (torch import, bf16 rounding, float64 NumPy check, files)
-EXPORT_RESERVE=${EXPORT_RESERVE:-$(( BUDGET >= 200 ? 35 : (BUDGET * 20 / 100 > 15 ? BUDGET * 20 / 100 : 15) ))}
+EXPORT_RESERVE=${EXPORT_RESERVE:-$(( BUDGET >= 200 ? 30 : (BUDGET * 20 / 100 > 15 ? BUDGET * 20 / 100 : 15) ))}
 # data generation stops collecting shards after this many seconds (the rest of the budget trains)
 DATA_LIMIT=${DATA_LIMIT:-$(( BUDGET * 16 / 100 > 10 ? BUDGET * 16 / 100 : 10 ))}
 
