@@ -90,7 +90,8 @@ run() {
     --device "$DEVICE" --threads "$CORES" --deadline "$deadline" --decay-frac "$DECAY_FRAC" --lr "$LR" \
     --warmup "$WARMUP" --beta2 0.95 --weight-decay 0.1 --min-lr-frac 0.02 --batch-tokens "$BATCH_TOKENS" \
     --hidden "$HIDDEN" --layers "$LAYERS" --heads "$HEADS" --kv-heads "$KV_HEADS" --head-dim "$HEAD_DIM" --ffn "$FFN" \
-    --scaled-init --ckpt-minutes 1 --seed "$SEED" "${pad[@]}"
+    --scaled-init --ckpt-minutes 1 --seed "$SEED" --probe-suites "$ROOT/tests/eval" --probe-n "${PROBE_N:-8}" \
+    --probe-seconds "${PROBE_SECONDS:-8}" "${pad[@]}"
   local rc=$?
   [ $rc -ne 0 ] && echo "gpu_run: train.py exited $rc"
   [ -f "$WORK/ckpt.pt" ] || { echo "gpu_run: no checkpoint"; return 1; }

@@ -287,6 +287,10 @@ def main():
                     help="CUDA attention: fused (SDPA), plain (masked softmax), auto = fused if it checks out")
     ap.add_argument("--compile", action="store_true", help="torch.compile the CUDA forward (off: compile time is budget)")
     ap.add_argument("--padded", action="store_true", help="use the CUDA path's padded batches on the CPU (to test it)")
+    ap.add_argument("--probe-suites", default="", help="after training, greedy first segments on a few held-out tasks "
+                    "of these suites (probe.py); with a deadline its --probe-seconds come off the training time")
+    ap.add_argument("--probe-n", type=int, default=8)
+    ap.add_argument("--probe-seconds", type=float, default=10.0)
     args = ap.parse_args()
 
     t_start = time.time()
@@ -341,6 +345,8 @@ def main():
     deadline = args.deadline
     if args.time_budget_s > 0:
         deadline = min(deadline or float("inf"), wall0 + args.time_budget_s)
+    if deadline > 0 and args.probe_suites:
+        deadline -= args.probe_seconds
     clock = deadline > 0  # purely time-based: the LR follows the fraction of the remaining time spent
     if clock:
         sched = {"steps": None, "decay_start": None, "deadline": deadline}
@@ -374,6 +380,18 @@ def main():
             sched["decay_start"] = step
             sched["steps"] = step + max(20, int(step * args.decay_frac / (1 - args.decay_frac)))
             print("time budget: decay starts at step", step, "final step", sched["steps"], flush=True)
+
+    def run_probe():
+        if not args.probe_suites:
+            return
+        try:
+            import bpe
+            import probe
+            tok = bpe.Tokenizer.load(os.path.join(os.path.dirname(os.path.abspath(args.data)), "tokenizer.model"))
+            probe.probe(model, tok, args.probe_suites, args.probe_n, dev, args.probe_seconds,
+                        log=lambda line: print(line, flush=True))
+        except Exception as e:  # noqa: BLE001 - a look, never a reason to lose the run
+            print("probe failed:", repr(e)[:300], flush=True)
 
     def save():
         t = time.time()
@@ -429,6 +447,7 @@ def main():
             sched["steps"] = step
         save()
         print("done", step, "steps", f"{train_seconds:.0f}s", "schedule", sched, flush=True)
+        run_probe()
         return
 
     # ------------------------------------------------------------------------------------------------ CUDA
@@ -530,6 +549,7 @@ def main():
     print("done", step, "steps", f"{train_seconds:.0f}s", f"{done_tokens / 1e6:.1f}M tokens", "epochs",
           f"{done_tokens / max(1, int(data.lens.sum())):.2f}", "schedule", sched,
           f"total {time.time() - t_start:.0f}s", flush=True)
+    run_probe()
 
 
 if __name__ == "__main__":
