@@ -61,7 +61,8 @@ left() { echo $((END - $(date +%s))); }
 pick_python() {
   local c
   for c in ${PY:-} python3 /usr/bin/python3; do
-    if command -v "$c" >/dev/null 2>&1 && "$c" -c "import torch, numpy, regex" >/dev/null 2>&1; then
+    # find torch without importing it (an import costs seconds of the budget)
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c "import importlib.util as u, numpy, regex; assert u.find_spec('torch')" >/dev/null 2>&1; then
       echo "$c"
       return 0
     fi
@@ -72,7 +73,7 @@ pick_python() {
 run() {
   local py
   py=$(pick_python) || { echo "gpu_run: no python3 with torch, numpy and regex"; return 1; }
-  echo "gpu_run: budget ${BUDGET}s, out $OUT, work $WORK, python $py ($("$py" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available())'))"
+  echo "gpu_run: budget ${BUDGET}s, out $OUT, work $WORK, python $py ($("$py" -c 'import sys, importlib.metadata as m; print(sys.version.split()[0], "torch", m.version("torch"))' 2>/dev/null))"
   echo "gpu_run: model hidden $HIDDEN layers $LAYERS heads $HEADS/$KV_HEADS x $HEAD_DIM ffn $FFN; lr $LR batch $BATCH_TOKENS tokens; $DIALOGUES dialogues, $WORKERS workers, data limit ${DATA_LIMIT}s, export reserve ${EXPORT_RESERVE}s"
   command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.used,memory.total,utilization.gpu --format=csv,noheader
 
