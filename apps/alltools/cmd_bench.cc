@@ -22,11 +22,14 @@ constexpr double kLlamaCppQ8PrefillTokS = 103.0;
 void usage(std::FILE* out) {
   std::fprintf(out,
                "usage: alltools bench decode (--model DIR | --synthetic glm4-9b[:layers=N] | --synthetic tiny)\n"
-               "                             [--dtype stored|bf16|int8|f32] [--threads N] [--prompt N] [--tokens N]\n\n"
+               "                             [--device cpu|cuda] [--dtype stored|bf16|int8|f32] [--threads N]\n"
+               "                             [--prompt N] [--tokens N]\n\n"
                "Prefills --prompt tokens (default 128) in one batch, then decodes --tokens (default 32) greedily\n"
                "and prints prefill tok/s, decode tok/s, achieved GB/s (weights + KV read per token x tok/s), the\n"
                "machine's read bandwidth measured here, their ratio, and peak RSS. --synthetic uses random weights\n"
-               "with GLM-4-9B's real shapes (generated in memory; bf16 unless --dtype says otherwise).\n");
+               "with GLM-4-9B's real shapes (generated in memory; bf16 unless --dtype says otherwise).\n"
+               "--device cuda runs on GPU 0 and compares with the roofline from the GPU's measured copy bandwidth\n"
+               "(copy GB/s / bytes read per decode step); it also prints the GPU memory in use.\n");
 }
 
 int run_bench(int argc, char** argv) {
@@ -65,6 +68,8 @@ int run_bench(int argc, char** argv) {
       }
       options.model.weights = t.value();
       dtype_set = true;
+    } else if (arg == "--device") {
+      options.device = v;
     } else if (arg == "--threads") {
       options.model.threads = std::atoi(v.c_str());
     } else if (arg == "--prompt") {
@@ -96,6 +101,14 @@ int run_bench(int argc, char** argv) {
   std::printf("prefill          %.1f tok/s (%d tokens, one batch)\n", r.prefill_tok_s, r.prompt_tokens);
   std::printf("decode           %.2f tok/s (%d steps, batch 1)\n", r.decode_tok_s, r.decode_steps);
   std::printf("achieved         %.1f GB/s\n", r.achieved_gb_s);
+  if (options.device == "cuda") {
+    std::printf("gpu              %s\n", r.gpu_name.c_str());
+    std::printf("copy bandwidth   %.1f GB/s (%s)\n", r.copy_bandwidth_gb_s, r.bandwidth_method.c_str());
+    std::printf("roofline         %.1f tok/s (copy bandwidth / bytes per step)\n", r.roofline_tok_s);
+    std::printf("fraction         %.3f of the roofline (goal >= 0.83)\n", r.roofline_fraction);
+    std::printf("gpu memory       %.2f GiB in use\n", r.gpu_memory_used_gib);
+    return 0;
+  }
   std::printf("read bandwidth   %.1f GB/s (measured now, best of before/after: %s, %d threads)\n", r.read_bandwidth_gb_s,
               r.bandwidth_method.c_str(), r.threads);
   std::printf("ratio            %.2f (goal >= 0.80)\n", r.ratio);

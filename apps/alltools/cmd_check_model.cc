@@ -10,19 +10,25 @@
 
 #include "apps/alltools/command.h"
 #include "model/cpu/reference_check.h"
+#include "model/cuda/cuda_model.h"
 
 namespace {
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: alltools check-model --model DIR [--reference FILE] [--dtype stored|f32|bf16|int8]\n"
+               "usage: alltools check-model --model DIR [--reference FILE] [--device cpu|cuda] [--dtype stored|f32|bf16|int8]\n"
                "                            [--threads N] [--tolerance X] [--min-greedy N]\n\n"
                "Loads the checkpoint in DIR (config.json: chatglm | glm | glm4; safetensors, sharded or not), runs\n"
                "the reference's input_ids in one prefill and prints the max absolute logit error over every\n"
                "position, then the greedy continuation against greedy_ids and the per-step logit error.\n"
                "  --reference FILE  reference safetensors (default DIR/reference.safetensors)\n"
+               "  --device D        cpu (default) or cuda (GPU 0)\n"
                "  --dtype D         weights in memory: stored (default; bf16 stays bf16), f32, bf16, int8\n"
-               "  --tolerance X     max abs error allowed (default 1e-3; with int8 the error is only printed)\n"
+               "  --tolerance X     max abs error allowed (default 1e-3; with int8 the error is only printed).\n"
+               "                    CUDA in bf16 (a bf16 checkpoint as stored, or --dtype bf16) computes with bf16\n"
+               "                    activations at every matrix product and in prefill attention, as HF does in\n"
+               "                    bf16: 8 significant bits, relative rounding 2^-9 per operand, compounding over\n"
+               "                    layers. Its default is relative: 3e-2 x the largest |logit| of the reference.\n"
                "  --min-greedy N    leading greedy tokens that must match (default all; 8 with int8)\n"
                "Exit status: 0 pass, 1 error above tolerance or greedy mismatch, 2 bad usage or load failure.\n");
 }
@@ -38,6 +44,7 @@ int run_check_model(int argc, char** argv) {
   std::string model_dir, reference;
   ReferenceCheckOptions options;
   bool tolerance_set = false, greedy_set = false;
+  std::string device = "cpu";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&](const char* flag) -> const char* {
@@ -65,6 +72,13 @@ int run_check_model(int argc, char** argv) {
         return 2;
       }
       options.model.weights = type.value();
+    } else if (arg == "--device") {
+      if (!(v = value("--device"))) return 2;
+      device = v;
+      if (device != "cpu" && device != "cuda") {
+        std::fprintf(stderr, "check-model: unknown device '%s' (expected cpu or cuda)\n", v);
+        return 2;
+      }
     } else if (arg == "--threads") {
       if (!(v = value("--threads"))) return 2;
       options.model.threads = std::atoi(v);
@@ -91,7 +105,24 @@ int run_check_model(int argc, char** argv) {
   if (int8 && !tolerance_set) options.tolerance = std::numeric_limits<double>::infinity();
   if (int8 && !greedy_set) options.min_greedy_match = 8;
 
-  auto report = run_reference_check(model_dir, reference, options);
+  alltools::Result<ReferenceCheckReport> report = alltools::make_error(alltools::ErrorCode::kInternal, "unset");
+  if (device == "cuda") {
+    CudaModelOptions co;
+    co.weights = options.model.weights;
+    auto opened = open_cuda_model(model_dir, co);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "check-model: %s\n", opened.error().message.c_str());
+      return 2;
+    }
+    const bool bf16_compute = opened.value()->kernel_name().find(" f32") == std::string_view::npos;
+    if (bf16_compute && !int8 && !tolerance_set) {
+      options.tolerance = 3e-2;
+      options.relative = true;
+    }
+    report = run_reference_check(*opened.value(), reference, options);
+  } else {
+    report = run_reference_check(model_dir, reference, options);
+  }
   if (!report.ok()) {
     std::fprintf(stderr, "check-model: %s\n", report.error().message.c_str());
     return 2;
@@ -100,8 +131,9 @@ int run_check_model(int argc, char** argv) {
   std::printf("model      %s (dtype %s, kernels %s, %d threads)\n", model_dir.c_str(),
               std::string(weight_type_name(options.model.weights)).c_str(), r.kernel.c_str(), r.threads);
   std::printf("prompt     %d tokens, vocab %d, prefill %.3f s\n", r.prompt_tokens, r.vocab, r.prefill_seconds);
-  std::printf("logits     max abs error %.3g (worst at position %d), tolerance %.3g\n", r.max_abs_error,
-              r.worst_position, options.tolerance);
+  std::printf("logits     max abs error %.3g (worst at position %d), tolerance %.3g%s; largest |logit| %.3g\n",
+              r.max_abs_error, r.worst_position, r.tolerance, options.relative ? " (relative)" : "",
+              r.max_abs_reference);
   std::printf("greedy     %d/%zu tokens match (decode %.3f s); step logits max abs error %.3g\n", r.greedy_matched,
               r.expected.size(), r.decode_seconds, r.max_step_error);
   if (r.greedy_matched < static_cast<int>(r.expected.size())) {

@@ -11,6 +11,7 @@
 #include "bindings/python/python_plugin.h"
 #include "core/protocol/glm4/tool_call.h"
 #include "model/cpu/cpu_model.h"
+#include "model/cuda/cuda_model.h"
 #include "model/remote/remote_model.h"
 #include "tools/browser/browser_tool.h"
 #include "tools/browser/local_index.h"
@@ -61,6 +62,8 @@ Status apply_config(const fs::path& path, AgentFlags* f) {
       f->image_config = value;
     } else if (key == "threads" && value.is_number_integer()) {
       f->threads = value.get<int>();
+    } else if (key == "device") {
+      ALLTOOLS_RETURN_IF_ERROR(str(&f->device));
     } else {
       return make_error(ErrorCode::kInvalidArgument, path.string() + ": unknown or mistyped key '" + key + "'");
     }
@@ -137,6 +140,7 @@ const char* agent_flags_help() {
          "  --remote-mode MODE      completion (raw GLM-4 prompt, default) or chat (tools API)\n"
          "  --tokenizer PATH        tokenizer for remote mode (default: the embedded model's)\n"
          "  --threads N             CPU threads for a local model\n"
+         "  --device cpu|cuda       where a local model runs (cuda: GPU 0, bf16 as stored)\n"
          "  --temperature T         sampling temperature (default 0 = greedy)\n"
          "  --max-tokens N          tokens per model step\n"
          "tools and safety:\n"
@@ -202,6 +206,10 @@ Result<AgentFlags> parse_agent_flags(int argc, char** argv, std::vector<std::str
       ALLTOOLS_RETURN_IF_ERROR(value(&tmp));
       f.browser_allow_cidrs.push_back(tmp);
     } else if (a == "--threads") ALLTOOLS_RETURN_IF_ERROR(number(&f.threads));
+    else if (a == "--device") {
+      ALLTOOLS_RETURN_IF_ERROR(value(&f.device));
+      if (f.device != "cpu" && f.device != "cuda") return usage("--device must be cpu or cuda");
+    }
     else if (a == "--max-tokens") ALLTOOLS_RETURN_IF_ERROR(number(&f.max_tokens));
     else if (a == "--temperature") ALLTOOLS_RETURN_IF_ERROR(number(&f.temperature));
     else if (a == "--json") f.json = true;
@@ -276,9 +284,16 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
       ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(dir));
       model::CpuModelOptions o;
       o.threads = flags.threads;
-      say("loading model " + dir + " …");
+      say("loading model " + dir + (flags.device == "cuda" ? " on the GPU …" : " …"));
       const auto t0 = std::chrono::steady_clock::now();
-      auto m = model::load_cpu_model(dir, o);
+      Result<std::unique_ptr<model::LanguageModel>> m = make_error(ErrorCode::kInternal, "unset");
+      if (flags.device == "cuda") {
+        auto g = model::open_cuda_model(dir, model::CudaModelOptions{});
+        if (g.ok()) m = std::unique_ptr<model::LanguageModel>(std::move(g).value());
+        else m = g.error();
+      } else {
+        m = model::load_cpu_model(dir, o);
+      }
       if (!m.ok()) return m.error().context("model " + dir);
       rt->model = std::move(m).value();
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -46,6 +46,7 @@ struct AgentFlags {
   std::vector<std::string> browser_allow_cidrs;  // --browser-allow-cidr CIDR (e.g. a loopback test site)
   nlohmann::json image_config;            // config file "image" section
   int threads = 0;                        // --threads N (local model)
+  std::string device = "cpu";             // --device cpu|cuda (local model)
   int max_tokens = 0;                     // --max-tokens N per step (0 = default)
   float temperature = 0.0f;               // --temperature T
   bool json = false;                      // --json

@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "model/cpu/cpu_model.h"
+#include "model/local_model.h"
 
 namespace alltools::bench {
 
@@ -15,6 +16,9 @@ struct DecodeBenchOptions {
   std::string model_dir;   // either this
   std::string synthetic;   // or this, e.g. "glm4-9b:layers=4"
   model::CpuModelOptions model;
+  std::string device = "cpu";  // or "cuda": GPU 0, roofline from its measured copy bandwidth
+  int warmup_tokens = 8;       // cuda: a first prefill + decode of this many tokens (graph capture, cuBLAS
+                               // heuristics) before the timed run, then the cache is rewound
   int prompt_tokens = 128;
   int decode_tokens = 32;
   bool measure_bandwidth = true;
@@ -36,6 +40,12 @@ struct DecodeBenchReport {
   std::string bandwidth_method;
   double ratio = 0.0;                  // achieved / read bandwidth
   double peak_rss_mib = 0.0;           // VmHWM
+  // cuda only
+  std::string gpu_name;
+  double copy_bandwidth_gb_s = 0.0;    // device-to-device copy, bytes read + written
+  double roofline_tok_s = 0.0;         // copy bandwidth / bytes read per decode step
+  double roofline_fraction = 0.0;      // decode tok/s / roofline
+  double gpu_memory_used_gib = 0.0;    // whole device, after the run
 };
 
 Result<DecodeBenchReport> run_decode_bench(const DecodeBenchOptions& options);

@@ -237,6 +237,8 @@ Result<std::unique_ptr<CpuModel>> build(const ModelConfig& config, const SourceF
   return std::unique_ptr<CpuModel>(new CpuModelImpl(std::move(tf), std::move(info)));
 }
 
+}  // namespace
+
 ModelConfig synthetic_config(const SyntheticSpec& spec) {
   ModelConfig c;
   c.arch = Architecture::kGlm4;
@@ -253,8 +255,6 @@ ModelConfig synthetic_config(const SyntheticSpec& spec) {
   c.rms_eps = 1e-5;
   return c;
 }
-
-}  // namespace
 
 Result<CpuModelOptions::WeightType> parse_weight_type(std::string_view text) {
   using W = CpuModelOptions::WeightType;

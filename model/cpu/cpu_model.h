@@ -17,6 +17,8 @@
 
 #include "common/result.h"
 #include "model/language_model.h"
+#include "model/local_model.h"
+#include "model/loader/model_config.h"
 
 namespace alltools::model {
 
@@ -46,28 +48,11 @@ struct SyntheticSpec {
   std::uint64_t seed = 1;
 };
 Result<SyntheticSpec> parse_synthetic_spec(std::string_view text);  // "glm4-9b:layers=4"
+// The shapes behind a spec (shared with the CUDA backend, whose synthetic models match the CPU's bit for bit).
+ModelConfig synthetic_config(const SyntheticSpec& spec);
 
-// The CPU model. Beyond LanguageModel it exposes what checks and benchmarks need.
-class CpuModel : public LanguageModel {
- public:
-  // Like append(), and also returns the logits at every appended position: [tokens.size(), vocab] row-major.
-  virtual Result<std::vector<float>> append_with_logits(std::span<const TokenId> tokens,
-                                                        const CancelToken* cancel = nullptr) = 0;
-  // Logits after the last token in the cache ([vocab]); computes them if a rewind made them stale.
-  // Errors: kInvalidArgument when the cache is empty.
-  virtual Result<std::vector<float>> last_logits() = 0;
-  // Timings of the last append()/append_with_logits() (prefill) or generate() call.
-  virtual const Timings& last_timings() const = 0;
-  // Bytes of weight matrices read by one decode step (every matrix once + one embedding row); for GB/s figures.
-  virtual std::uint64_t weight_bytes_per_token() const = 0;
-  // Bytes of KV cache read per decode step for each position in the context (f32 keys + values, all layers).
-  virtual std::uint64_t kv_bytes_per_position() const = 0;
-  // Bytes of weights held (matrices, embeddings, norms), whether mapped or owned.
-  virtual std::uint64_t weight_bytes() const = 0;
-  // Name of the SIMD kernel set chosen at run time ("avx512", "avx2", "scalar").
-  virtual std::string_view kernel_name() const = 0;
-  virtual int threads() const = 0;
-};
+// The CPU model: a LocalModel (logits, timings and byte counts for checks and benchmarks).
+using CpuModel = LocalModel;
 
 // Loads config.json + safetensors from `model_dir`. Errors name the file and tensor: missing/truncated shards,
 // headers that lie about offsets or sizes, wrong tensor shapes or dtypes, unknown model_type.

@@ -42,6 +42,15 @@ float read_f32(const TensorView& v, std::size_t i) {
 Result<ReferenceCheckReport> run_reference_check(const std::string& model_dir, const std::string& reference_path,
                                                  const ReferenceCheckOptions& options) {
   ALLTOOLS_ASSIGN_OR_RETURN(auto model, open_cpu_model(model_dir, options.model));
+  return run_reference_check(*model, reference_path, options);
+}
+
+Result<ReferenceCheckReport> run_reference_check(LocalModel& m, const std::string& reference_path,
+                                                 const ReferenceCheckOptions& options) {
+  LocalModel* model = &m;
+  if (model->position() != 0) {
+    return make_error(ErrorCode::kInvalidArgument, "reference check: the model's cache must be empty");
+  }
   ALLTOOLS_ASSIGN_OR_RETURN(auto ref, SafetensorsFile::open(reference_path));
   ALLTOOLS_ASSIGN_OR_RETURN(TensorView ids_v, reference_tensor(ref, "input_ids", DType::kI64, 1));
   ALLTOOLS_ASSIGN_OR_RETURN(TensorView logits_v, reference_tensor(ref, "logits", DType::kF32, 2));
@@ -67,6 +76,7 @@ Result<ReferenceCheckReport> run_reference_check(const std::string& model_dir, c
   ALLTOOLS_ASSIGN_OR_RETURN(std::vector<float> logits, model->append_with_logits(prompt));
   r.prefill_seconds = model->last_timings().prefill_seconds;
   for (std::size_t i = 0; i < logits.size(); ++i) {
+    r.max_abs_reference = std::max(r.max_abs_reference, std::fabs(static_cast<double>(read_f32(logits_v, i))));
     const double err = std::fabs(static_cast<double>(logits[i]) - read_f32(logits_v, i));
     if (!(err <= r.max_abs_error)) {  // also catches NaN
       r.max_abs_error = std::isnan(err) ? INFINITY : err;
@@ -99,7 +109,8 @@ Result<ReferenceCheckReport> run_reference_check(const std::string& model_dir, c
 
   const int need = options.min_greedy_match < 0 ? static_cast<int>(r.expected.size())
                                                 : std::min<int>(options.min_greedy_match, r.expected.size());
-  r.passed = r.max_abs_error <= options.tolerance && r.max_step_error <= options.tolerance && r.greedy_matched >= need;
+  r.tolerance = options.relative ? options.tolerance * r.max_abs_reference : options.tolerance;
+  r.passed = r.max_abs_error <= r.tolerance && r.max_step_error <= r.tolerance && r.greedy_matched >= need;
   return r;
 }
 

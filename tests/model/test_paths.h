@@ -9,8 +9,11 @@
 
 namespace alltools::model::testing {
 
+// The environment variable ALLTOOLS_SHARED_DIR, when set, overrides the path compiled in (binaries built on one
+// machine and run on another, e.g. the GPU checks in bench/gpu/run.sh).
 inline std::string fixture_dir(const std::string& name) {
-  return std::string(ALLTOOLS_SHARED_DIR) + "/fixtures/glm-fixtures/" + name;
+  const char* env = std::getenv("ALLTOOLS_SHARED_DIR");
+  return std::string(env != nullptr && *env != '\0' ? env : ALLTOOLS_SHARED_DIR) + "/fixtures/glm-fixtures/" + name;
 }
 
 // A fresh folder under the temp dir, removed by the destructor.
