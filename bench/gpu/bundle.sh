@@ -10,10 +10,10 @@ bundle="${2:-$root/.gpu}"
 shared="${ALLTOOLS_SHARED_DIR:-$root/../shared}"
 rm -rf "$bundle"
 mkdir -p "$bundle/lib" "$bundle/shared/fixtures"
-for bin in bin/alltools tests/model_cuda/model_cuda_test tests/model_cuda/model_cuda_ops_test; do
+for bin in bin/alltools tests/model_cuda/model_cuda_test tests/model_cuda/model_cuda_ops_test bench/gpu/cuda_kernel_bench; do
   [ -x "$build/$bin" ] || { echo "bundle: $build/$bin is missing (build with nvcc first)" >&2; exit 1; }
   cp "$build/$bin" "$bundle/"
-  strip --strip-debug "$bundle/$(basename "$bin")"
+  strip --strip-all "$bundle/$(basename "$bin")"
 done
 # Shared libraries: everything ldd resolves except the C library family and CUDA's own libraries.
 for bin in "$bundle"/alltools "$bundle"/model_cuda_test "$bundle"/model_cuda_ops_test; do

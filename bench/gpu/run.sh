@@ -3,13 +3,16 @@
 #   1. the GPU tests (op-by-op kernel checks, then the backend as a LanguageModel),
 #   2. `alltools check-model --device cuda` on every reference fixture (stored, f32, int8),
 #   3. compute-sanitizer memcheck over a subset of both test binaries (when compute-sanitizer is there),
-#   4. `alltools bench decode --synthetic glm4-9b --device cuda` in bf16 and int8 (prefill 2048 tokens, then 128
-#      decode steps), which print the measured copy bandwidth, the roofline, the fraction reached and GPU memory.
+#   4. cuda_kernel_bench (each decode kernel alone on GLM-4-9B shapes, the 40-layer GEMV chain with and without
+#      PDL, flash attention), then `alltools bench decode --synthetic glm4-9b --device cuda` in bf16 and int8
+#      (prefill 2048 tokens, then 128 decode steps), which print the measured copy bandwidth, the roofline, the
+#      fraction reached and GPU memory.
 # Prints a short table last; full logs go to OUT_DIR/gpu_logs.tar.
 #
 # Usage (on the GPU machine): bench/gpu/run.sh [BUNDLE_DIR] [OUT_DIR]
 #   BUNDLE_DIR comes from bench/gpu/bundle.sh (binaries, their libraries, fixtures; default .gpu).
 #   WAIT_FOR=FILE delays the benchmarks until FILE exists (another GPU job finishing), for at most WAIT_MAX s.
+#   QUICK=1 skips steps 2 and 3 (a rerun after a performance change).
 set -uo pipefail
 B="$(cd "${1:-.gpu}" && pwd)"
 OUT="${2:-${OUT:-/tmp/alltools-gpu}}"
@@ -36,7 +39,8 @@ echo "tests: ops rc=$ops_rc model rc=$model_rc ($((SECONDS - t0)) s)"
 
 echo "== 2. check-model --device cuda"
 cm_pass=0; cm_total=0
-for dir in "$FIX"/*/; do
+[ -n "${QUICK:-}" ] && FIXDIRS="" || FIXDIRS="$(ls -d "$FIX"/*/)"
+for dir in $FIXDIRS; do
   for dtype in stored f32 int8; do
     cm_total=$((cm_total + 1))
     if timeout 120 "$A" check-model --model "$dir" --device cuda --dtype "$dtype" >"$L/cm.txt" 2>&1; then
@@ -52,7 +56,7 @@ done
 echo "== 3. compute-sanitizer memcheck"
 mc="skipped (no compute-sanitizer)"
 CS="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
-if [ -n "$CS" ]; then
+if [ -n "$CS" ] && [ -z "${QUICK:-}" ]; then
   timeout 200 "$CS" --tool memcheck --error-exitcode 3 "$B/model_cuda_ops_test" \
     --gtest_filter='*Gemv*/0:*Gemv*/4:*Gemv*/5:*Attention*/0:*Attention*/3:CudaOps.*' >"$L/memcheck.log" 2>&1; m1=$?
   timeout 200 "$CS" --tool memcheck --error-exitcode 3 "$B/model_cuda_test" \
@@ -68,7 +72,9 @@ if [ -n "${WAIT_FOR:-}" ]; then
   while [ ! -e "$WAIT_FOR" ] && [ $SECONDS -lt $deadline ]; do sleep 2; done
 fi
 
-echo "== 4. decode benchmark, GLM-4-9B shapes (random weights)"
+echo "== 4. kernel timings"
+[ -x "$B/cuda_kernel_bench" ] && timeout 200 "$B/cuda_kernel_bench" 2>&1 | tee "$L/kernel_bench.txt"
+echo "== 5. decode benchmark, GLM-4-9B shapes (random weights)"
 for dtype in bf16 int8; do
   timeout 300 "$A" bench decode --synthetic glm4-9b --device cuda --dtype "$dtype" --prompt 2048 --tokens 128 \
     >"$L/bench_$dtype.txt" 2>&1 || echo "bench $dtype failed: $(tail -3 "$L/bench_$dtype.txt")"

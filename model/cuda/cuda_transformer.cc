@@ -11,7 +11,7 @@
 namespace alltools::model::cuda {
 namespace {
 
-constexpr int kMaxDecodeSplits = 64;
+constexpr int kMaxDecodeSplits = 128;
 
 HostFormat host_format(cpu::WeightFormat f) {
   switch (f) {
@@ -242,7 +242,8 @@ void* CudaTransformer::v_cache(int layer) const {
   return static_cast<char*>(cache_.get()) + (2 * static_cast<std::size_t>(layer) + 1) * per;
 }
 
-Status CudaTransformer::gemm(const DevMatrix& w, const void* x, int tokens, float* y, int ldy, bool accumulate) {
+Status CudaTransformer::gemm(const DevMatrix& w, const void* x, int tokens, void* y, int ldy, bool accumulate,
+                             bool y_bf16) {
   const void* a = w.data;
   cudaDataType_t type = w.format == DevFormat::kF32 ? CUDA_R_32F : CUDA_R_16BF;
   if (w.format == DevFormat::kI8) {
@@ -258,7 +259,8 @@ Status CudaTransformer::gemm(const DevMatrix& w, const void* x, int tokens, floa
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   // Row-major y[tokens, rows] = x[tokens, cols] W^T is column-major y^T = W x^T with W seen as [cols, rows].
   ALLTOOLS_CUBLAS_TRY(cublasGemmEx(cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, w.rows, tokens, w.cols, &alpha, a, type,
-                                   w.cols, x, type, w.cols, &beta, y, CUDA_R_32F, ldy, CUBLAS_COMPUTE_32F,
+                                   w.cols, x, type, w.cols, &beta, y, y_bf16 ? CUDA_R_16BF : CUDA_R_32F, ldy,
+                                   CUBLAS_COMPUTE_32F,
                                    CUBLAS_GEMM_DEFAULT));
   return ok_status();
 }
@@ -305,6 +307,7 @@ Status CudaTransformer::forward(std::span<const TokenId> tokens, int start, Logi
 }
 
 Status CudaTransformer::decode_step() {
+  const PdlScope pdl(true);  // with ALLTOOLS_CUDA_PDL=1, kernels overlap their predecessors' tails (launch.cuh)
   const ModelConfig& c = config_;
   const bool glm4 = c.arch == Architecture::kGlm4;
   const float eps = static_cast<float>(c.rms_eps);
@@ -313,14 +316,13 @@ Status CudaTransformer::decode_step() {
   ALLTOOLS_CUDA_TRY(launch_embed(weights_.embedding, token_.as<std::int32_t>(), 1, x, stream_));
   for (int layer = 0; layer < c.num_layers; ++layer) {
     const DevLayer& w = weights_.layers[layer];
+    // QKV projection with bias, RoPE and the cache write fused into its epilogue.
     GemvArgs g;
     g.w = w.qkv, g.x = x, g.norm = w.input_norm, g.eps = eps, g.bias = w.qkv_bias, g.y = qkv_.as<float>();
-    ALLTOOLS_CUDA_TRY(launch_gemv(GemvIn::kRmsNorm, GemvOut::kBias, g, stream_));
-    RopeCacheArgs r;
-    r.qkv = qkv_.as<float>(), r.inv_freq = inv_freq_.as<float>(), r.tokens = 1, r.start_ptr = pos;
-    r.num_heads = c.num_heads, r.num_kv_heads = c.num_kv_heads, r.head_dim = c.head_dim, r.rotary_dim = c.rotary_dim;
-    r.k_cache = k_cache(layer), r.v_cache = v_cache(layer), r.cache_bf16 = cache_bf16_;
-    ALLTOOLS_CUDA_TRY(launch_rope_cache(r, stream_));
+    g.rope.pos = pos, g.rope.inv_freq = inv_freq_.as<float>(), g.rope.head_dim = c.head_dim;
+    g.rope.rotary_dim = c.rotary_dim, g.rope.q_dim = c.q_dim(), g.rope.kv_dim = c.kv_dim();
+    g.rope.k_cache = k_cache(layer), g.rope.v_cache = v_cache(layer), g.rope.cache_bf16 = cache_bf16_;
+    ALLTOOLS_CUDA_TRY(launch_gemv(GemvIn::kRmsNorm, GemvOut::kQkvRope, g, stream_));
     AttentionArgs at;
     at.qkv = qkv_.as<float>(), at.width = c.q_dim() + 2 * c.kv_dim();
     at.k_cache = k_cache(layer), at.v_cache = v_cache(layer), at.cache_bf16 = cache_bf16_;
@@ -376,8 +378,9 @@ Status CudaTransformer::prefill(int T, int start, Logits mode, float* host_all) 
       ALLTOOLS_RETURN_IF_ERROR(gemm(w.o, attn_.get(), T, x, H, true));
     }
     ALLTOOLS_CUDA_TRY(launch_rms_norm(x, w.post_attention_norm, H, eps, T, h_.get(), act_bf16_, stream_));
-    ALLTOOLS_RETURN_IF_ERROR(gemm(w.gate_up, h_.get(), T, gu_.as<float>(), 2 * F, false));
-    ALLTOOLS_CUDA_TRY(launch_swiglu(gu_.as<float>(), F, T, act_.get(), act_bf16_, stream_));
+    // bf16 models keep gate/up in bf16 (as HF does): half the bytes through the SwiGLU pass.
+    ALLTOOLS_RETURN_IF_ERROR(gemm(w.gate_up, h_.get(), T, gu_.get(), 2 * F, false, act_bf16_));
+    ALLTOOLS_CUDA_TRY(launch_swiglu(gu_.get(), act_bf16_, F, T, act_.get(), act_bf16_, stream_));
     if (glm4) {
       ALLTOOLS_RETURN_IF_ERROR(gemm(w.down, act_.get(), T, o_.as<float>(), H, false));
       ALLTOOLS_CUDA_TRY(launch_norm_add(x, o_.as<float>(), w.post_mlp_norm, H, eps, T, stream_));

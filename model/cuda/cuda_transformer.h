@@ -75,7 +75,8 @@ class CudaTransformer {
   CudaTransformer() = default;
   Status prefill(int tokens, int start, Logits mode, float* host_all);
   Status decode_step();  // the graph body: token and position come from d_token_ / d_pos_
-  Status gemm(const DevMatrix& w, const void* x, int tokens, float* y, int ldy, bool accumulate);
+  // y[tokens, w.rows] (ld ldy) = x W^T (+ y when accumulate); y f32, or bf16 when y_bf16 (no accumulate).
+  Status gemm(const DevMatrix& w, const void* x, int tokens, void* y, int ldy, bool accumulate, bool y_bf16 = false);
   void* k_cache(int layer) const;
   void* v_cache(int layer) const;
 

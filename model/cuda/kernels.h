@@ -29,6 +29,24 @@ struct DevMatrix {
   }
 };
 
+// ---- launch mode ------------------------------------------------------------------------------------------------
+// Whether the decode-chain kernels launch with Programmatic Dependent Launch (model/cuda/launch.cuh): set per
+// thread by PdlScope (the decode step), and only when the device
+// is sm_90+ and ALLTOOLS_CUDA_PDL is "1" (off by default: on an H200 it measured slower, 4.47 ms vs 5.28 ms
+// for a 40-layer GEMV chain).
+bool pdl_active();
+class PdlScope {
+ public:
+  explicit PdlScope(bool on);
+  ~PdlScope();
+  PdlScope(const PdlScope&) = delete;
+  PdlScope& operator=(const PdlScope&) = delete;
+
+ private:
+  bool previous_;
+};
+bool pdl_supported();  // device 0 is sm_90+ and ALLTOOLS_CUDA_PDL == "1"
+
 // ---- GEMV (decode: one token) ---------------------------------------------------------------------------------
 enum class GemvIn { kPlain, kRmsNorm };  // kRmsNorm: x is normalised in the prologue (x * rsqrt(mean x^2 + eps) * g)
 enum class GemvOut {
@@ -36,14 +54,25 @@ enum class GemvOut {
   kBias,         // y[r] = W x + bias[r]
   kAccumulate,   // y[r] += W x (residual add)
   kSwiGlu,       // y[i] = silu((W x)[i]) * (W x)[i + rows/2], i < rows/2
+  kQkvRope,      // the fused QKV projection of one token: + bias, RoPE on query and key heads at position *pos
+                 // (rows 2j, 2j+1 are a rotary pair), queries to y, keys and values into the cache at *pos
+};
+struct RopeTarget {  // kQkvRope only
+  const int* pos = nullptr;
+  const float* inv_freq = nullptr;
+  int head_dim = 0, rotary_dim = 0, q_dim = 0, kv_dim = 0;
+  void* k_cache = nullptr;  // this layer's [capacity, kv_dim]
+  void* v_cache = nullptr;
+  bool cache_bf16 = false;
 };
 struct GemvArgs {
   DevMatrix w;
   const float* x = nullptr;       // [w.cols]
   const float* norm = nullptr;    // kRmsNorm: [w.cols]
   float eps = 0.0f;
-  const float* bias = nullptr;    // kBias: [w.rows]
+  const float* bias = nullptr;    // kBias, kQkvRope: [w.rows]
   float* y = nullptr;
+  RopeTarget rope;                // kQkvRope
 };
 cudaError_t launch_gemv(GemvIn in, GemvOut out, const GemvArgs& args, cudaStream_t stream);
 
@@ -55,8 +84,9 @@ cudaError_t launch_rms_norm(const float* x, const float* g, int n, float eps, in
                             cudaStream_t stream);
 // x[t] += rmsnorm(o[t]) * g (GLM-4-0414's post-attention / post-MLP norms before the residual add).
 cudaError_t launch_norm_add(float* x, const float* o, const float* g, int n, float eps, int rows, cudaStream_t stream);
-// out[t, i] = silu(gu[t, i]) * gu[t, F + i], out f32 or bf16.
-cudaError_t launch_swiglu(const float* gu, int ffn, int rows, void* out, bool out_bf16, cudaStream_t stream);
+// out[t, i] = silu(gu[t, i]) * gu[t, F + i]; gu and out each f32 or bf16.
+cudaError_t launch_swiglu(const void* gu, bool gu_bf16, int ffn, int rows, void* out, bool out_bf16,
+                          cudaStream_t stream);
 
 struct RopeCacheArgs {
   float* qkv = nullptr;            // [tokens, q_dim + 2 kv_dim], f32, updated in place (bias added, q rotated)

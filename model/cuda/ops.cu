@@ -5,8 +5,11 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "model/cuda/kernels.h"
+#include "model/cuda/launch.cuh"
 
 namespace alltools::model::cuda {
 namespace {
@@ -57,6 +60,8 @@ __device__ __forceinline__ float rms_inverse(float sum_squares, int n, float eps
 }
 
 __global__ void embed_kernel(DevMatrix emb, const std::int32_t* tokens, float* x) {
+  pdl_trigger();
+  pdl_wait();
   const int t = blockIdx.x;
   const std::size_t row = static_cast<std::size_t>(tokens[t]) * emb.cols;
   float* out = x + static_cast<std::size_t>(t) * emb.cols;
@@ -89,6 +94,8 @@ __global__ void rms_norm_kernel(const float* x, const float* g, int n, float eps
 }
 
 __global__ void norm_add_kernel(float* x, const float* o, const float* g, int n, float eps) {
+  pdl_trigger();
+  pdl_wait();
   const std::size_t base = static_cast<std::size_t>(blockIdx.x) * n;
   float ss = 0.0f;
   for (int i = threadIdx.x; i < n; i += blockDim.x) ss += o[base + i] * o[base + i];
@@ -96,11 +103,13 @@ __global__ void norm_add_kernel(float* x, const float* o, const float* g, int n,
   for (int i = threadIdx.x; i < n; i += blockDim.x) x[base + i] += o[base + i] * inv * g[i];
 }
 
-__global__ void swiglu_kernel(const float* gu, int ffn, std::uint64_t total, void* out, bool out_bf16) {
+__global__ void swiglu_kernel(const void* gu, bool gu_bf16, int ffn, std::uint64_t total, void* out, bool out_bf16) {
   for (std::uint64_t idx = blockIdx.x * static_cast<std::uint64_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<std::uint64_t>(gridDim.x) * blockDim.x) {
     const std::uint64_t t = idx / ffn, i = idx % ffn;
-    const float g = gu[t * 2 * ffn + i], u = gu[t * 2 * ffn + ffn + i];
+    const std::uint64_t gi = t * 2 * ffn + i, ui = gi + ffn;
+    const float g = gu_bf16 ? bf16_bits_to_f32(static_cast<const std::uint16_t*>(gu)[gi]) : static_cast<const float*>(gu)[gi];
+    const float u = gu_bf16 ? bf16_bits_to_f32(static_cast<const std::uint16_t*>(gu)[ui]) : static_cast<const float*>(gu)[ui];
     const float v = g / (1.0f + expf(-g)) * u;
     if (out_bf16) {
       static_cast<__nv_bfloat16*>(out)[idx] = __float2bfloat16_rn(v);
@@ -114,13 +123,23 @@ __global__ void swiglu_kernel(const float* gu, int ffn, std::uint64_t total, voi
 // heads (pairs (2j, 2j+1) of the first rotary_dim dims, angle position * inv_freq[j] in double precision as on
 // the CPU) and writes queries back, keys and values to the cache.
 __global__ void rope_cache_kernel(RopeCacheArgs a) {
-  extern __shared__ float row_s[];
+  extern __shared__ float row_s[];  // [width] the row with its bias, then cos and sin per rotary pair
+  pdl_trigger();
+  pdl_wait();
   const int t = blockIdx.x;
   const int q_dim = a.num_heads * a.head_dim, kv_dim = a.num_kv_heads * a.head_dim;
   const int width = q_dim + 2 * kv_dim;
+  const int pairs = a.rotary_dim / 2;
+  float* cos_s = row_s + width;
+  float* sin_s = cos_s + pairs;
   const int pos = (a.start_ptr != nullptr ? *a.start_ptr : a.start) + t;
   float* row = a.qkv + static_cast<std::size_t>(t) * width;
   for (int i = threadIdx.x; i < width; i += blockDim.x) row_s[i] = row[i] + (a.bias != nullptr ? a.bias[i] : 0.0f);
+  for (int j = threadIdx.x; j < pairs; j += blockDim.x) {
+    const double angle = static_cast<double>(pos) * static_cast<double>(a.inv_freq[j]);
+    cos_s[j] = static_cast<float>(cos(angle));
+    sin_s[j] = static_cast<float>(sin(angle));
+  }
   __syncthreads();
   const std::size_t cache_row = static_cast<std::size_t>(pos) * kv_dim;
   for (int i = threadIdx.x; i < width; i += blockDim.x) {
@@ -129,8 +148,7 @@ __global__ void rope_cache_kernel(RopeCacheArgs a) {
       const int d = i % a.head_dim;
       if (d < a.rotary_dim) {
         const int j = d / 2;
-        const double angle = static_cast<double>(pos) * static_cast<double>(a.inv_freq[j]);
-        const float c = static_cast<float>(cos(angle)), s = static_cast<float>(sin(angle));
+        const float c = cos_s[j], s = sin_s[j];
         const float even = row_s[i & ~1], odd = row_s[i | 1];
         v = (d % 2 == 0) ? even * c - odd * s : odd * c + even * s;
       }
@@ -193,7 +211,24 @@ int grid_for(std::uint64_t n) {
 
 int row_threads(int n) { return n >= 1024 ? 1024 : (n >= 512 ? 512 : 256); }
 
+thread_local bool g_pdl = false;
+
 }  // namespace
+
+bool pdl_supported() {
+  static const bool supported = [] {
+    const char* env = std::getenv("ALLTOOLS_CUDA_PDL");
+    if (env == nullptr || std::strcmp(env, "1") != 0) return false;
+    int dev = 0, major = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess) return false;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) return false;
+    return major >= 9;
+  }();
+  return supported;
+}
+bool pdl_active() { return g_pdl; }
+PdlScope::PdlScope(bool on) : previous_(g_pdl) { g_pdl = on && pdl_supported(); }
+PdlScope::~PdlScope() { g_pdl = previous_; }
 
 const char* dev_format_name(DevFormat f) {
   switch (f) {
@@ -207,8 +242,7 @@ const char* dev_format_name(DevFormat f) {
 int dev_format_bytes(DevFormat f) { return f == DevFormat::kF32 ? 4 : (f == DevFormat::kBF16 ? 2 : 1); }
 
 cudaError_t launch_embed(const DevMatrix& emb, const std::int32_t* tokens, int count, float* x, cudaStream_t stream) {
-  embed_kernel<<<count, kThreads, 0, stream>>>(emb, tokens, x);
-  return cudaGetLastError();
+  return launch_chained(embed_kernel, dim3(count), dim3(kThreads), 0, stream, emb, tokens, x);
 }
 
 cudaError_t launch_rms_norm(const float* x, const float* g, int n, float eps, int rows, void* out, bool out_bf16,
@@ -218,26 +252,25 @@ cudaError_t launch_rms_norm(const float* x, const float* g, int n, float eps, in
 }
 
 cudaError_t launch_norm_add(float* x, const float* o, const float* g, int n, float eps, int rows, cudaStream_t stream) {
-  norm_add_kernel<<<rows, row_threads(n), 0, stream>>>(x, o, g, n, eps);
-  return cudaGetLastError();
+  return launch_chained(norm_add_kernel, dim3(rows), dim3(row_threads(n)), 0, stream, x, o, g, n, eps);
 }
 
-cudaError_t launch_swiglu(const float* gu, int ffn, int rows, void* out, bool out_bf16, cudaStream_t stream) {
+cudaError_t launch_swiglu(const void* gu, bool gu_bf16, int ffn, int rows, void* out, bool out_bf16,
+                          cudaStream_t stream) {
   const std::uint64_t total = static_cast<std::uint64_t>(ffn) * rows;
-  swiglu_kernel<<<grid_for(total), kThreads, 0, stream>>>(gu, ffn, total, out, out_bf16);
+  swiglu_kernel<<<grid_for(total), kThreads, 0, stream>>>(gu, gu_bf16, ffn, total, out, out_bf16);
   return cudaGetLastError();
 }
 
 cudaError_t launch_rope_cache(const RopeCacheArgs& a, cudaStream_t stream) {
   const int width = (a.num_heads + 2 * a.num_kv_heads) * a.head_dim;
-  const std::size_t smem = static_cast<std::size_t>(width) * sizeof(float);
+  const std::size_t smem = (static_cast<std::size_t>(width) + a.rotary_dim) * sizeof(float);
   if (smem > 48 * 1024) {
     const cudaError_t e =
         cudaFuncSetAttribute(rope_cache_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
     if (e != cudaSuccess) return e;
   }
-  rope_cache_kernel<<<a.tokens, row_threads(width), smem, stream>>>(a);
-  return cudaGetLastError();
+  return launch_chained(rope_cache_kernel, dim3(a.tokens), dim3(row_threads(width)), smem, stream, a);
 }
 
 cudaError_t launch_convert(const void* src, HostFormat from, void* dst, DevFormat to, std::uint64_t n,
