@@ -4,7 +4,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 
+#include "model/batched_model.h"
 #include "model/cpu/sampler.h"
 #include "model/cpu/transformer.h"
 #include "model/loader/model_config.h"
@@ -13,112 +15,16 @@ namespace alltools::model {
 namespace {
 
 using cpu::Transformer;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 constexpr int kReleaseCacheAfterRewind = 1024;  // positions dropped by a rewind before pages go back to the OS
 
-class CpuModelImpl final : public CpuModel {
+// The CPU backend behind BatchedModel's bookkeeping: logits live in a host vector, sampling is cpu::Sampler.
+class CpuModelImpl final : public BatchedModel {
  public:
-  CpuModelImpl(std::unique_ptr<Transformer> tf, ModelInfo info) : tf_(std::move(tf)), info_(std::move(info)) {
-    logits_.resize(static_cast<std::size_t>(info_.vocab_size));
+  CpuModelImpl(std::unique_ptr<Transformer> tf, ModelInfo info) : BatchedModel(std::move(info)), tf_(std::move(tf)) {
+    logits_.resize(static_cast<std::size_t>(this->info().vocab_size));
   }
 
-  const ModelInfo& info() const override { return info_; }
-  int position() const override { return static_cast<int>(history_.size()); }
-
-  Status append(std::span<const TokenId> tokens, const CancelToken* cancel) override {
-    const auto t0 = Clock::now();
-    ALLTOOLS_RETURN_IF_ERROR(push(tokens));
-    const int old = position() - static_cast<int>(tokens.size());
-    const std::int64_t before = forwarded_;
-    Status s = run_pending(Transformer::Logits::kLast, nullptr, cancel);
-    if (!s.ok()) {
-      undo(old);
-      return s;
-    }
-    timings_ = Timings{static_cast<int>(forwarded_ - before), seconds_since(t0), 0, 0.0};
-    return ok_status();
-  }
-
-  Result<std::vector<float>> append_with_logits(std::span<const TokenId> tokens, const CancelToken* cancel) override {
-    const auto t0 = Clock::now();
-    ALLTOOLS_RETURN_IF_ERROR(run_pending(Transformer::Logits::kNone, nullptr, cancel));
-    ALLTOOLS_RETURN_IF_ERROR(push(tokens));
-    const int old = position() - static_cast<int>(tokens.size());
-    std::vector<float> all(tokens.size() * static_cast<std::size_t>(info_.vocab_size));
-    Status s = run_pending(Transformer::Logits::kAll, &all, cancel);
-    if (!s.ok()) {
-      undo(old);
-      return s.error();
-    }
-    timings_ = Timings{static_cast<int>(tokens.size()), seconds_since(t0), 0, 0.0};
-    return all;
-  }
-
-  Status rewind(int length) override {
-    if (length < 0 || length > position()) {
-      return make_error(ErrorCode::kOutOfRange, "rewind to " + std::to_string(length) + " tokens: the cache holds " +
-                                                    std::to_string(position()));
-    }
-    const int dropped = computed_ - length;
-    history_.resize(static_cast<std::size_t>(length));
-    if (computed_ > length) {
-      computed_ = length;
-      logits_valid_ = false;
-    }
-    if (dropped >= kReleaseCacheAfterRewind) tf_->cache().release_after(length);
-    return ok_status();
-  }
-
-  Result<std::vector<float>> last_logits() override {
-    ALLTOOLS_RETURN_IF_ERROR(ensure_logits(nullptr));
-    return logits_;
-  }
-
-  Result<GenerateResult> generate(const GenerateRequest& request, const TokenCallback& on_token,
-                                  const CancelToken* cancel) override {
-    GenerateResult result;
-    const auto t_prefill = Clock::now();
-    const std::int64_t before = forwarded_;
-    ALLTOOLS_RETURN_IF_ERROR(ensure_logits(cancel));
-    result.timings.prefill_tokens = static_cast<int>(forwarded_ - before);
-    result.timings.prefill_seconds = seconds_since(t_prefill);
-    const auto t_decode = Clock::now();
-    cpu::Sampler sampler(request.sampling);
-    result.finish = FinishReason::kMaxTokens;
-    for (int i = 0; i < request.max_new_tokens; ++i) {
-      if (cancel != nullptr && cancel->cancelled()) {
-        result.finish = FinishReason::kCancelled;
-        break;
-      }
-      if (position() >= info_.max_context) {
-        result.finish = FinishReason::kContextFull;
-        break;
-      }
-      const TokenId token = sampler.sample(logits_, history_);
-      history_.push_back(token);  // kept in the cache: its forward pass runs with the next step or append
-      logits_valid_ = false;
-      result.tokens.push_back(token);
-      if (on_token && !on_token(token)) {
-        result.finish = FinishReason::kCancelled;
-        break;
-      }
-      if (std::find(request.stop_ids.begin(), request.stop_ids.end(), token) != request.stop_ids.end()) {
-        result.finish = FinishReason::kStopToken;
-        break;
-      }
-      if (i + 1 == request.max_new_tokens) break;
-      ALLTOOLS_RETURN_IF_ERROR(run_pending(Transformer::Logits::kLast, nullptr, nullptr));
-    }
-    result.timings.decode_tokens = static_cast<int>(result.tokens.size());
-    result.timings.decode_seconds = seconds_since(t_decode);
-    timings_ = result.timings;
-    return result;
-  }
-
-  const Timings& last_timings() const override { return timings_; }
   std::uint64_t weight_bytes_per_token() const override { return tf_->weights().matrix_bytes_per_token(); }
   std::uint64_t kv_bytes_per_position() const override {
     const ModelConfig& c = tf_->config();
@@ -128,82 +34,33 @@ class CpuModelImpl final : public CpuModel {
   std::string_view kernel_name() const override { return tf_->kernels().name; }
   int threads() const override { return tf_->threads(); }
 
+ protected:
+  Status forward_chunk(std::span<const TokenId> tokens, int start, Logits mode, float* all_rows) override {
+    const std::size_t vocab = logits_.size();
+    switch (mode) {
+      case Logits::kNone: tf_->forward(tokens, start, Transformer::Logits::kNone, nullptr); break;
+      case Logits::kLast: tf_->forward(tokens, start, Transformer::Logits::kLast, logits_.data()); break;
+      case Logits::kAll:
+        tf_->forward(tokens, start, Transformer::Logits::kAll, all_rows);
+        std::copy_n(all_rows + (tokens.size() - 1) * vocab, vocab, logits_.begin());
+        break;
+    }
+    return ok_status();
+  }
+  int max_chunk() const override { return cpu::kMaxChunkTokens; }
+  Result<std::vector<float>> read_logits() override { return logits_; }
+  Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) override {
+    if (step == 0 || !sampler_) sampler_.emplace(params);
+    return sampler_->sample(logits_, context);
+  }
+  void on_rewind(int length, int dropped) override {
+    if (dropped >= kReleaseCacheAfterRewind) tf_->cache().release_after(length);
+  }
+
  private:
-  // Validates and appends to the history (not yet computed). Errors leave everything unchanged.
-  Status push(std::span<const TokenId> tokens) {
-    if (tokens.size() > static_cast<std::size_t>(info_.max_context - position())) {
-      return make_error(ErrorCode::kOutOfRange,
-                        "context too long: " + std::to_string(position()) + " + " + std::to_string(tokens.size()) +
-                            " tokens exceed the model's maximum of " + std::to_string(info_.max_context));
-    }
-    for (TokenId t : tokens) {
-      if (t < 0 || t >= info_.vocab_size) {
-        return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(t) + " is outside the vocabulary [0, " +
-                                                           std::to_string(info_.vocab_size) + ")");
-      }
-    }
-    history_.insert(history_.end(), tokens.begin(), tokens.end());
-    return ok_status();
-  }
-
-  void undo(int length) {
-    history_.resize(static_cast<std::size_t>(length));
-    if (computed_ > length) {
-      computed_ = length;
-      logits_valid_ = false;
-    }
-  }
-
-  // Makes logits_ hold the logits after the last history token.
-  Status ensure_logits(const CancelToken* cancel) {
-    if (history_.empty()) {
-      return make_error(ErrorCode::kInvalidArgument, "the cache is empty: append at least one token first");
-    }
-    if (computed_ == position() && logits_valid_) return ok_status();
-    if (computed_ == position()) --computed_;  // logits went stale (rewind): recompute the last position
-    return run_pending(Transformer::Logits::kLast, nullptr, cancel);
-  }
-
-  // Forwards history_[computed_, end) in chunks. kLast leaves the last token's logits in logits_;
-  // kAll also writes every row into *all (rows for the tokens run, in order).
-  Status run_pending(Transformer::Logits mode, std::vector<float>* all, const CancelToken* cancel) {
-    const int end = position();
-    const int base = computed_;
-    const std::size_t vocab = static_cast<std::size_t>(info_.vocab_size);
-    while (computed_ < end) {
-      if (cancel != nullptr && cancel->cancelled()) return make_error(ErrorCode::kCancelled, "append cancelled");
-      const int n = std::min(cpu::kMaxChunkTokens, end - computed_);
-      const bool last_chunk = computed_ + n == end;
-      auto m = Transformer::Logits::kNone;
-      float* out = logits_.data();
-      if (mode == Transformer::Logits::kAll) {
-        m = Transformer::Logits::kAll;
-        out = all->data() + static_cast<std::size_t>(computed_ - base) * vocab;
-      } else if (mode == Transformer::Logits::kLast && last_chunk) {
-        m = Transformer::Logits::kLast;
-      }
-      tf_->forward(std::span<const TokenId>(history_).subspan(computed_, n), computed_, m, out);
-      computed_ += n;
-      forwarded_ += n;
-      logits_valid_ = false;
-    }
-    if (mode == Transformer::Logits::kAll && end > base) {
-      std::copy_n(all->data() + static_cast<std::size_t>(end - base - 1) * vocab, vocab, logits_.begin());
-      logits_valid_ = true;
-    } else if (mode == Transformer::Logits::kLast && end > base) {
-      logits_valid_ = true;
-    }
-    return ok_status();
-  }
-
   std::unique_ptr<Transformer> tf_;
-  ModelInfo info_;
-  std::vector<TokenId> history_;  // every token in the cache, including ones not yet forwarded
-  int computed_ = 0;              // tokens whose keys/values are in the KV cache
-  std::int64_t forwarded_ = 0;    // tokens run through the model since load (for timings)
-  std::vector<float> logits_;     // after token computed_ - 1, when logits_valid_
-  bool logits_valid_ = false;
-  Timings timings_;
+  std::vector<float> logits_;  // after the last forwarded token, when BatchedModel says they are current
+  std::optional<cpu::Sampler> sampler_;
 };
 
 using SourceFactory = std::function<std::unique_ptr<cpu::TensorSource>(cpu::ThreadPool&)>;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "model/batched_model.h"
 #include "model/cuda/cuda_transformer.h"
 #include "model/cuda/device_buffer.h"
 
@@ -11,118 +12,20 @@ namespace alltools::model {
 namespace {
 
 using cuda::CudaTransformer;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 constexpr int kDefaultMaxContext = 32768;
 constexpr int kDefaultPrefillChunk = 4096;
 
-// Same bookkeeping as the CPU model (model/cpu/cpu_model.cc): history_ holds every token in the cache,
-// computed_ those whose keys and values are on the device; a sampled token is forwarded with the next step.
-class CudaModelImpl final : public LocalModel {
+// The CUDA backend behind BatchedModel's bookkeeping: logits stay on the device, sampling runs there too.
+class CudaModelImpl final : public BatchedModel {
  public:
   CudaModelImpl(std::unique_ptr<CudaTransformer> tf, ModelInfo info, std::string kernel, cudaStream_t stream)
-      : tf_(std::move(tf)), info_(std::move(info)), kernel_(std::move(kernel)), stream_(stream) {}
+      : BatchedModel(std::move(info)), tf_(std::move(tf)), kernel_(std::move(kernel)), stream_(stream) {}
   ~CudaModelImpl() override {
     tf_.reset();
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
   }
 
-  const ModelInfo& info() const override { return info_; }
-  int position() const override { return static_cast<int>(history_.size()); }
-
-  Status append(std::span<const TokenId> tokens, const CancelToken* cancel) override {
-    const auto t0 = Clock::now();
-    ALLTOOLS_RETURN_IF_ERROR(push(tokens));
-    const int old = position() - static_cast<int>(tokens.size());
-    const std::int64_t before = forwarded_;
-    Status s = run_pending(CudaTransformer::Logits::kLast, nullptr, cancel);
-    if (!s.ok()) {
-      undo(old);
-      return s;
-    }
-    timings_ = Timings{static_cast<int>(forwarded_ - before), seconds_since(t0), 0, 0.0};
-    return ok_status();
-  }
-
-  Result<std::vector<float>> append_with_logits(std::span<const TokenId> tokens, const CancelToken* cancel) override {
-    const auto t0 = Clock::now();
-    ALLTOOLS_RETURN_IF_ERROR(run_pending(CudaTransformer::Logits::kNone, nullptr, cancel));
-    ALLTOOLS_RETURN_IF_ERROR(push(tokens));
-    const int old = position() - static_cast<int>(tokens.size());
-    std::vector<float> all(tokens.size() * static_cast<std::size_t>(info_.vocab_size));
-    Status s = run_pending(CudaTransformer::Logits::kAll, &all, cancel);
-    if (!s.ok()) {
-      undo(old);
-      return s.error();
-    }
-    timings_ = Timings{static_cast<int>(tokens.size()), seconds_since(t0), 0, 0.0};
-    return all;
-  }
-
-  Status rewind(int length) override {
-    if (length < 0 || length > position()) {
-      return make_error(ErrorCode::kOutOfRange, "rewind to " + std::to_string(length) + " tokens: the cache holds " +
-                                                    std::to_string(position()));
-    }
-    history_.resize(static_cast<std::size_t>(length));
-    if (computed_ > length) {
-      computed_ = length;
-      logits_valid_ = false;
-    }
-    return ok_status();
-  }
-
-  Result<std::vector<float>> last_logits() override {
-    ALLTOOLS_RETURN_IF_ERROR(ensure_logits(nullptr));
-    std::vector<float> out;
-    ALLTOOLS_RETURN_IF_ERROR(tf_->copy_logits(out));
-    return out;
-  }
-
-  Result<GenerateResult> generate(const GenerateRequest& request, const TokenCallback& on_token,
-                                  const CancelToken* cancel) override {
-    GenerateResult result;
-    const auto t_prefill = Clock::now();
-    const std::int64_t before = forwarded_;
-    ALLTOOLS_RETURN_IF_ERROR(ensure_logits(cancel));
-    result.timings.prefill_tokens = static_cast<int>(forwarded_ - before);
-    result.timings.prefill_seconds = seconds_since(t_prefill);
-    const auto t_decode = Clock::now();
-    std::uint64_t rng = request.sampling.seed;
-    result.finish = FinishReason::kMaxTokens;
-    for (int i = 0; i < request.max_new_tokens; ++i) {
-      if (cancel != nullptr && cancel->cancelled()) {
-        result.finish = FinishReason::kCancelled;
-        break;
-      }
-      if (position() >= info_.max_context) {
-        result.finish = FinishReason::kContextFull;
-        break;
-      }
-      ALLTOOLS_ASSIGN_OR_RETURN(const TokenId token, tf_->sample(request.sampling, history_, i == 0, &rng));
-      history_.push_back(token);
-      logits_valid_ = false;
-      result.tokens.push_back(token);
-      if (on_token && !on_token(token)) {
-        result.finish = FinishReason::kCancelled;
-        break;
-      }
-      if (std::find(request.stop_ids.begin(), request.stop_ids.end(), token) != request.stop_ids.end()) {
-        result.finish = FinishReason::kStopToken;
-        break;
-      }
-      if (i + 1 == request.max_new_tokens) break;
-      ALLTOOLS_RETURN_IF_ERROR(run_pending(CudaTransformer::Logits::kLast, nullptr, nullptr));
-    }
-    result.timings.decode_tokens = static_cast<int>(result.tokens.size());
-    result.timings.decode_seconds = seconds_since(t_decode);
-    timings_ = result.timings;
-    return result;
-  }
-
-  const Timings& last_timings() const override { return timings_; }
   std::uint64_t weight_bytes_per_token() const override { return tf_->weights().bytes_per_token; }
   std::uint64_t kv_bytes_per_position() const override {
     const ModelConfig& c = tf_->config();
@@ -132,75 +35,29 @@ class CudaModelImpl final : public LocalModel {
   std::string_view kernel_name() const override { return kernel_; }
   int threads() const override { return 1; }
 
+ protected:
+  Status forward_chunk(std::span<const TokenId> tokens, int start, Logits mode, float* all_rows) override {
+    const auto m = mode == Logits::kAll    ? CudaTransformer::Logits::kAll
+                   : mode == Logits::kLast ? CudaTransformer::Logits::kLast
+                                           : CudaTransformer::Logits::kNone;
+    return tf_->forward(tokens, start, m, all_rows);
+  }
+  int max_chunk() const override { return tf_->max_chunk(); }
+  Result<std::vector<float>> read_logits() override {
+    std::vector<float> out;
+    ALLTOOLS_RETURN_IF_ERROR(tf_->copy_logits(out));
+    return out;
+  }
+  Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) override {
+    if (step == 0) rng_ = params.seed;
+    return tf_->sample(params, context, step == 0, &rng_);
+  }
+
  private:
-  Status push(std::span<const TokenId> tokens) {
-    if (tokens.size() > static_cast<std::size_t>(info_.max_context - position())) {
-      return make_error(ErrorCode::kOutOfRange,
-                        "context too long: " + std::to_string(position()) + " + " + std::to_string(tokens.size()) +
-                            " tokens exceed the model's maximum of " + std::to_string(info_.max_context));
-    }
-    for (TokenId t : tokens) {
-      if (t < 0 || t >= info_.vocab_size) {
-        return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(t) +
-                                                           " is outside the vocabulary [0, " +
-                                                           std::to_string(info_.vocab_size) + ")");
-      }
-    }
-    history_.insert(history_.end(), tokens.begin(), tokens.end());
-    return ok_status();
-  }
-
-  void undo(int length) {
-    history_.resize(static_cast<std::size_t>(length));
-    if (computed_ > length) {
-      computed_ = length;
-      logits_valid_ = false;
-    }
-  }
-
-  Status ensure_logits(const CancelToken* cancel) {
-    if (history_.empty()) {
-      return make_error(ErrorCode::kInvalidArgument, "the cache is empty: append at least one token first");
-    }
-    if (computed_ == position() && logits_valid_) return ok_status();
-    if (computed_ == position()) --computed_;  // stale after a rewind: recompute the last position
-    return run_pending(CudaTransformer::Logits::kLast, nullptr, cancel);
-  }
-
-  Status run_pending(CudaTransformer::Logits mode, std::vector<float>* all, const CancelToken* cancel) {
-    const int end = position();
-    const int base = computed_;
-    const std::size_t vocab = static_cast<std::size_t>(info_.vocab_size);
-    while (computed_ < end) {
-      if (cancel != nullptr && cancel->cancelled()) return make_error(ErrorCode::kCancelled, "append cancelled");
-      const int n = std::min(tf_->max_chunk(), end - computed_);
-      const bool last_chunk = computed_ + n == end;
-      auto m = CudaTransformer::Logits::kNone;
-      float* out = nullptr;
-      if (mode == CudaTransformer::Logits::kAll) {
-        m = CudaTransformer::Logits::kAll;
-        out = all->data() + static_cast<std::size_t>(computed_ - base) * vocab;
-      } else if (mode == CudaTransformer::Logits::kLast && last_chunk) {
-        m = CudaTransformer::Logits::kLast;
-      }
-      ALLTOOLS_RETURN_IF_ERROR(tf_->forward(std::span<const TokenId>(history_).subspan(computed_, n), computed_, m, out));
-      computed_ += n;
-      forwarded_ += n;
-      logits_valid_ = false;
-    }
-    if (mode != CudaTransformer::Logits::kNone && end > base) logits_valid_ = true;
-    return ok_status();
-  }
-
   std::unique_ptr<CudaTransformer> tf_;
-  ModelInfo info_;
   std::string kernel_;
   cudaStream_t stream_ = nullptr;
-  std::vector<TokenId> history_;
-  int computed_ = 0;
-  std::int64_t forwarded_ = 0;
-  bool logits_valid_ = false;
-  Timings timings_;
+  std::uint64_t rng_ = 0;
 };
 
 Status select_device(int device) {
