@@ -30,6 +30,33 @@ __device__ __forceinline__ int split_chunk(int len, int splits) {
   return chunk < kMinChunk ? kMinChunk : chunk;
 }
 
+// One online-softmax step over a tile of kTile scores per head (p_s[h][lane]; -inf = masked): warps take heads
+// w, w + warps, ...; scores become probabilities under the new running max, and alpha_s[h] is the factor the
+// head's earlier output must be scaled by.
+__device__ __forceinline__ void online_softmax_tile(float* p_s, float* m_s, float* l_s, float* alpha_s, int group,
+                                                    int warps) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int h = warp; h < group; h += warps) {
+    const float s = p_s[h * kTile + lane];
+    float tmax = s;
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, off));
+    const float m_old = m_s[h];
+    const float m_new = fmaxf(m_old, tmax);
+    const float p = s == -INFINITY ? 0.0f : expf(s - m_new);
+    float psum = p;
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) psum += __shfl_xor_sync(0xffffffffu, psum, off);
+    p_s[h * kTile + lane] = p;
+    if (lane == 0) {
+      const float alpha = m_old == -INFINITY ? 0.0f : expf(m_old - m_new);
+      alpha_s[h] = alpha;
+      l_s[h] = l_s[h] * alpha + psum;
+      m_s[h] = m_new;
+    }
+  }
+}
+
 template <bool kBf16>
 __device__ __forceinline__ float load_kv(const void* p, std::size_t i) {
   if constexpr (kBf16) {
@@ -72,7 +99,6 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(AttentionAr
   }
   __syncthreads();
 
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   for (int base = k0; base < k1; base += kTile) {
     const int n = min(kTile, k1 - base);
     for (int i = threadIdx.x; i < n * hd; i += kThreads) {
@@ -93,25 +119,7 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(AttentionAr
       p_s[i] = s;
     }
     __syncthreads();
-    for (int h = warp; h < group; h += kThreads / 32) {
-      const float s = p_s[h * kTile + lane];
-      float tmax = s;
-#pragma unroll
-      for (int o = 16; o > 0; o >>= 1) tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, o));
-      const float m_old = m_s[h];
-      const float m_new = fmaxf(m_old, tmax);
-      const float p = s == -INFINITY ? 0.0f : expf(s - m_new);
-      float psum = p;
-#pragma unroll
-      for (int o = 16; o > 0; o >>= 1) psum += __shfl_xor_sync(0xffffffffu, psum, o);
-      p_s[h * kTile + lane] = p;
-      if (lane == 0) {
-        const float alpha = m_old == -INFINITY ? 0.0f : expf(m_old - m_new);
-        alpha_s[h] = alpha;
-        l_s[h] = l_s[h] * alpha + psum;
-        m_s[h] = m_new;
-      }
-    }
+    online_softmax_tile(p_s, m_s, l_s, alpha_s, group, kThreads / 32);
     for (int i = threadIdx.x; i < n * hd; i += kThreads) {  // values replace keys (scores are done)
       const int k = i / hd, d = i % hd;
       kv_s[k * (hd + 1) + d] = load_kv<kBf16>(a.v_cache, static_cast<std::size_t>(base + k) * kv_dim + kvh * hd + d);
@@ -175,7 +183,6 @@ __global__ void __launch_bounds__(256) attention_fast_kernel(AttentionArgs a) {
 #pragma unroll
   for (int u = 0; u < kOwn; ++u) o[u] = make_float4(0.f, 0.f, 0.f, 0.f);
   const int owned = group * (D / 4);  // (head, 4 dims) pairs, kOwn per thread at most
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   __syncthreads();
 
   for (int base = k0; base < k1; base += kTile) {
@@ -219,25 +226,7 @@ __global__ void __launch_bounds__(256) attention_fast_kernel(AttentionArgs a) {
       p_s[i] = k < n ? ((s0 + s1) + (s2 + s3)) * scale : -INFINITY;
     }
     __syncthreads();
-    for (int h = warp; h < group; h += kWarpsFast) {
-      const float s = p_s[h * kTile + lane];
-      float tmax = s;
-#pragma unroll
-      for (int off = 16; off > 0; off >>= 1) tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, off));
-      const float m_old = m_s[h];
-      const float m_new = fmaxf(m_old, tmax);
-      const float p = s == -INFINITY ? 0.0f : expf(s - m_new);
-      float psum = p;
-#pragma unroll
-      for (int off = 16; off > 0; off >>= 1) psum += __shfl_xor_sync(0xffffffffu, psum, off);
-      p_s[h * kTile + lane] = p;
-      if (lane == 0) {
-        const float alpha = m_old == -INFINITY ? 0.0f : expf(m_old - m_new);
-        alpha_s[h] = alpha;
-        l_s[h] = l_s[h] * alpha + psum;
-        m_s[h] = m_new;
-      }
-    }
+    online_softmax_tile(p_s, m_s, l_s, alpha_s, group, kWarpsFast);
     __syncthreads();
 #pragma unroll
     for (int u = 0; u < kOwn; ++u) {

@@ -313,6 +313,14 @@ Status CudaTransformer::decode_step() {
   const float eps = static_cast<float>(c.rms_eps);
   float* x = x_.as<float>();
   const int* pos = pos_.as<int>();
+  // x += W in: accumulated by the GEMV (glm), or through the post-norm (glm4: x += rmsnorm(W in) * post_norm).
+  const auto residual = [&](const DevMatrix& m, const float* in, const float* post_norm) -> Status {
+    GemvArgs g;
+    g.w = m, g.x = in, g.y = glm4 ? o_.as<float>() : x;
+    ALLTOOLS_CUDA_TRY(launch_gemv(GemvIn::kPlain, glm4 ? GemvOut::kStore : GemvOut::kAccumulate, g, stream_));
+    if (glm4) ALLTOOLS_CUDA_TRY(launch_norm_add(x, o_.as<float>(), post_norm, c.hidden_size, eps, 1, stream_));
+    return ok_status();
+  };
   ALLTOOLS_CUDA_TRY(launch_embed(weights_.embedding, token_.as<std::int32_t>(), 1, x, stream_));
   for (int layer = 0; layer < c.num_layers; ++layer) {
     const DevLayer& w = weights_.layers[layer];
@@ -330,17 +338,11 @@ Status CudaTransformer::decode_step() {
     at.head_dim = c.head_dim, at.out = attn_.get(), at.out_bf16 = false, at.scratch = scratch_.as<float>();
     at.splits = decode_splits_;
     ALLTOOLS_CUDA_TRY(launch_attention(at, stream_));
-    GemvArgs go;
-    go.w = w.o, go.x = attn_.as<float>(), go.y = glm4 ? o_.as<float>() : x;
-    ALLTOOLS_CUDA_TRY(launch_gemv(GemvIn::kPlain, glm4 ? GemvOut::kStore : GemvOut::kAccumulate, go, stream_));
-    if (glm4) ALLTOOLS_CUDA_TRY(launch_norm_add(x, o_.as<float>(), w.post_self_attn_norm, c.hidden_size, eps, 1, stream_));
+    ALLTOOLS_RETURN_IF_ERROR(residual(w.o, attn_.as<float>(), w.post_self_attn_norm));
     GemvArgs gu;
     gu.w = w.gate_up, gu.x = x, gu.norm = w.post_attention_norm, gu.eps = eps, gu.y = act_.as<float>();
     ALLTOOLS_CUDA_TRY(launch_gemv(GemvIn::kRmsNorm, GemvOut::kSwiGlu, gu, stream_));
-    GemvArgs gd;
-    gd.w = w.down, gd.x = act_.as<float>(), gd.y = glm4 ? o_.as<float>() : x;
-    ALLTOOLS_CUDA_TRY(launch_gemv(GemvIn::kPlain, glm4 ? GemvOut::kStore : GemvOut::kAccumulate, gd, stream_));
-    if (glm4) ALLTOOLS_CUDA_TRY(launch_norm_add(x, o_.as<float>(), w.post_mlp_norm, c.hidden_size, eps, 1, stream_));
+    ALLTOOLS_RETURN_IF_ERROR(residual(w.down, act_.as<float>(), w.post_mlp_norm));
   }
   GemvArgs gl;
   gl.w = weights_.lm_head, gl.x = x, gl.norm = weights_.final_norm, gl.eps = eps, gl.y = logits_.as<float>();
