@@ -1,6 +1,6 @@
 // End to end with the shipped model: `alltools run` on a fresh session, no flags beyond the task — the embedded
-// default model and the sandboxed Python interpreter, exactly as a user runs them. (No research test: the shipped
-// checkpoint does not yet write a well-formed `search(...)` call — see training/README.md.)
+// default model and the sandboxed Python interpreter (and the local search over the shipped corpus), exactly as a
+// user runs them. The task-level scores are measured by `alltools eval` (models/glm4-alltools-tiny/README.md).
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -80,18 +80,49 @@ class EmbeddedRun : public ::testing::Test {
   fs::path dir_;
 };
 
-// The whole default path with no model flag: the embedded model loads, its first segment is a python call that
-// the protocol parses, the sandbox runs it and its output goes back to the model, and the turn ends (an answer, or a
-// step limit when the tiny model keeps calling). Whether the answer is right is measured by `alltools eval`, not
-// asserted here (training/README.md has the figures).
+// The whole default path with no model flag (the README's main job): the embedded model loads, its first segment is
+// a python call that the protocol parses, the sandbox runs it and prints 37 * 48 + 12 = 1788, the output goes back to
+// the model and its answer quotes it. Greedy decoding on one thread is deterministic, so this pins the shipped
+// checkpoint's behaviour on its showcase task; scores over held-out tasks are measured by `alltools eval`.
 TEST_F(EmbeddedRun, MathTaskGoesThroughPythonSandbox) {
   const CliRun r = run_cli("run --json -y --threads 1 --sessions-dir " + quote(dir_.string()) + " " +
                         quote("What is 37 * 48 + 12?"));
-  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 3) << "exit code " << r.exit_code;
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(first_segment_tool(r), "python");
   EXPECT_FALSE(texts_of(r, "tool_call", "python").empty()) << "no parsed python call";
-  EXPECT_FALSE(texts_of(r, "observation", "python").empty()) << "the sandbox returned nothing to the model";
-  EXPECT_FALSE(texts_of(r, "turn_end").empty()) << "the turn did not end cleanly";
+  const auto observations = texts_of(r, "observation", "python");
+  ASSERT_FALSE(observations.empty()) << "the sandbox returned nothing to the model";
+  EXPECT_NE(observations.front().find("1788"), std::string::npos) << "sandbox printed: " << observations.front();
+  const auto answers = texts_of(r, "answer");
+  ASSERT_EQ(answers.size(), 1u) << "the turn did not end with an answer";
+  EXPECT_NE(answers.front().find("1788"), std::string::npos) << "answer: " << answers.front();
+}
+
+// Research through the local search over the shipped corpus: a parsed search(...) call, then an mclick(...) of the
+// results, the pages come back as quote_result observations, and the answer cites one of them as 【k†source】. (That
+// the cited fact is right is not asserted: the tiny model often garbles the name it reads — see the model card.)
+TEST_F(EmbeddedRun, ResearchTaskSearchesOpensAndCites) {
+  const fs::path corpus = fs::path(ALLTOOLS_SOURCE_DIR) / "models" / "glm4-alltools-tiny" / "corpus";
+  const fs::path index = dir_ / "index";
+  const CliRun built = run_cli("index build " + quote(corpus.string()) + " -o " + quote(index.string()));
+  ASSERT_EQ(built.exit_code, 0) << "alltools index build failed";
+  const CliRun r = run_cli("run --json -y --threads 1 --search-index " + quote(index.string()) + " --sessions-dir " +
+                        quote(dir_.string()) + " " + quote("Where does Milmora Festival take place?"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(first_segment_tool(r), "simple_browser");
+  const auto calls = texts_of(r, "tool_call", "simple_browser");
+  ASSERT_GE(calls.size(), 2u) << "expected a search and an mclick call";
+  EXPECT_EQ(calls[0].rfind("search(", 0), 0u) << calls[0];
+  EXPECT_EQ(calls[1].rfind("mclick(", 0), 0u) << calls[1];
+  bool quoted = false;
+  for (const auto& e : r.events)
+    if (e.value("event", "") == "observation" && e.contains("data") &&
+        e["data"].value("metadata", "").rfind("quote_result", 0) == 0)
+      quoted = true;
+  EXPECT_TRUE(quoted) << "no page came back as a quote_result";
+  const auto answers = texts_of(r, "answer");
+  ASSERT_EQ(answers.size(), 1u) << "the turn did not end with an answer";
+  EXPECT_NE(answers.front().find("†source】"), std::string::npos) << "no 【k†source】 citation: " << answers.front();
 }
 
 }  // namespace
