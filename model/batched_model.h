@@ -94,6 +94,11 @@ class BatchedModel : public LocalModel {
         result.finish = FinishReason::kContextFull;
         break;
       }
+      if (request.filter.wants && request.filter.apply && request.filter.wants(result.tokens)) {
+        ALLTOOLS_ASSIGN_OR_RETURN(std::vector<float> logits, read_logits());
+        request.filter.apply(result.tokens, logits);
+        ALLTOOLS_RETURN_IF_ERROR(write_logits(logits));
+      }
       ALLTOOLS_ASSIGN_OR_RETURN(const TokenId token, sample_next(request.sampling, history_, i));
       history_.push_back(token);  // kept in the cache: its forward pass runs with the next step or append
       logits_valid_ = false;
@@ -125,8 +130,10 @@ class BatchedModel : public LocalModel {
   // every row to all_rows ([n, vocab]) and keeps the last one.
   virtual Status forward_chunk(std::span<const TokenId> tokens, int start, Logits mode, float* all_rows) = 0;
   virtual int max_chunk() const = 0;
-  // The logits kept by the last kLast/kAll forward_chunk.
+  // The logits kept by the last kLast/kAll forward_chunk; write_logits replaces them (a LogitsFilter's result)
+  // for the next sample_next.
   virtual Result<std::vector<float>> read_logits() = 0;
+  virtual Status write_logits(std::span<const float> logits) = 0;
   // Samples from the kept logits; `step` is 0 for the first token of a generate() call (a seeded stream
   // restarts there).
   virtual Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) = 0;

@@ -39,8 +39,18 @@ struct SamplingParams {
   std::uint64_t seed = 0;           // same seed + same inputs = same tokens
 };
 
+// Restricts what may be sampled next (constrained decoding). Before each sampled token, wants(generated) says
+// whether this step is constrained (`generated`: the tokens this generate() call has produced so far); if so,
+// apply() gets the logits and sets those of forbidden tokens to -infinity. Honoured by the local backends (CPU,
+// CUDA: the logits cross to the host for such steps only); a remote backend cannot apply it and ignores it.
+struct LogitsFilter {
+  std::function<bool(std::span<const TokenId> generated)> wants;
+  std::function<void(std::span<const TokenId> generated, std::span<float> logits)> apply;
+};
+
 struct GenerateRequest {
   SamplingParams sampling;
+  LogitsFilter filter;            // optional (both functions set, or neither)
   std::vector<TokenId> stop_ids;  // generation stops after emitting one of these (it is reported, and kept in cache)
   int max_new_tokens = 512;       // hard bound on the loop
 };

@@ -141,6 +141,8 @@ const char* agent_flags_help() {
          "  --tokenizer PATH        tokenizer for remote mode (default: the embedded model's)\n"
          "  --threads N             CPU threads for a local model\n"
          "  --device cpu|cuda       where a local model runs (cuda: GPU 0, bf16 as stored)\n"
+         "  --no-tool-constraint    let a local model write any tool name (default: only the tools it was\n"
+         "                          given can be named after <|assistant|>)\n"
          "  --temperature T         sampling temperature (default 0 = greedy)\n"
          "  --max-tokens N          tokens per model step\n"
          "tools and safety:\n"
@@ -213,6 +215,7 @@ Result<AgentFlags> parse_agent_flags(int argc, char** argv, std::vector<std::str
     else if (a == "--max-tokens") ALLTOOLS_RETURN_IF_ERROR(number(&f.max_tokens));
     else if (a == "--temperature") ALLTOOLS_RETURN_IF_ERROR(number(&f.temperature));
     else if (a == "--json") f.json = true;
+    else if (a == "--no-tool-constraint") f.constrain_tool_names = false;
     else if (a == "--quiet" || a == "-q") f.quiet = true;
     else if (a == "-y" || a == "--yes") f.yes = true;
     else if (a.size() > 1 && a[0] == '-') return usage("unknown flag " + a + " (see --help)");
@@ -471,6 +474,7 @@ agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flag
   o.limits.repeated_calls = l.repeated_calls;
   if (flags.max_tokens > 0) o.limits.max_new_tokens_per_step = flags.max_tokens;
   o.sampling.temperature = flags.temperature;
+  o.constrain_tool_names = flags.constrain_tool_names;
   const policies::Policy policy = runtime.policy;
   o.permission = [policy](std::string_view tool) {
     switch (policy.approval_for(tool)) {

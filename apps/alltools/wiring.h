@@ -50,6 +50,7 @@ struct AgentFlags {
   int max_tokens = 0;                     // --max-tokens N per step (0 = default)
   float temperature = 0.0f;               // --temperature T
   bool json = false;                      // --json
+  bool constrain_tool_names = true;       // --no-tool-constraint turns constrained tool-name decoding off
   bool quiet = false;                     // --quiet
   bool yes = false;                       // -y / --yes
   bool help = false;

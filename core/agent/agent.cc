@@ -165,6 +165,16 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
   if (model_.info().max_context > 0) budget = std::min<long>(budget, model_.info().max_context - model_.position());
   if (budget <= 0) return make_error(ErrorCode::kOutOfRange, "no tokens left for the reply in this turn");
   request.max_new_tokens = static_cast<int>(budget);
+  if (options_.constrain_tool_names && !options_.template_options.generation_prompt_newline) {
+    if (!tool_names_) {
+      std::vector<std::string> names;
+      for (const tools::ToolSpec& s : specs_) names.push_back(s.name);
+      if (auto assistant = tokenizer_.special_id("<|assistant|>")) {
+        tool_names_.emplace(tokenizer_, std::move(names), *assistant, /*starts_in_header=*/true);
+      }
+    }
+    if (tool_names_) request.filter = tool_names_->filter();
+  }
 
   glm4::OutputParser parser;
   glm4::TokenFeeder feeder(tokenizer_, parser);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "common/result.h"
 #include "core/agent/agent_options.h"
+#include "core/agent/tool_name_constraint.h"
 #include "core/agent/dispatcher.h"
 #include "core/agent/events.h"
 #include "core/protocol/glm4/chat_template.h"
@@ -85,6 +87,7 @@ class Agent {
   protocol::glm4::ChatTemplate template_;
   protocol::glm4::IncrementalRenderer renderer_;
   std::vector<tools::ToolSpec> specs_;
+  std::optional<ToolNameConstraint> tool_names_;  // built on the first generate step when enabled
   std::vector<protocol::glm4::Message> messages_;
   model::CancelToken model_cancel_;
   std::atomic<bool> tool_cancel_{false};

@@ -38,6 +38,9 @@ struct ApprovalRequest {
 struct AgentOptions {
   AgentLimits limits;
   model::SamplingParams sampling;
+  // Constrained decoding of the header line after <|assistant|>: the model can only name tools it was given
+  // (core/agent/tool_name_constraint.h). Local backends only; glm-4-9b-chat's prompt format only.
+  bool constrain_tool_names = true;
   protocol::glm4::TemplateOptions template_options;
   // Per tool name; unset = everything allowed.
   std::function<Permission(std::string_view tool)> permission;

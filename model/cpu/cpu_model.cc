@@ -49,6 +49,14 @@ class CpuModelImpl final : public BatchedModel {
   }
   int max_chunk() const override { return cpu::kMaxChunkTokens; }
   Result<std::vector<float>> read_logits() override { return logits_; }
+  Status write_logits(std::span<const float> logits) override {
+    if (logits.size() != logits_.size()) {
+      return make_error(ErrorCode::kInvalidArgument, "write_logits: expected " + std::to_string(logits_.size()) +
+                                                         " values, got " + std::to_string(logits.size()));
+    }
+    std::copy(logits.begin(), logits.end(), logits_.begin());
+    return ok_status();
+  }
   Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) override {
     if (step == 0 || !sampler_) sampler_.emplace(params);
     return sampler_->sample(logits_, context);

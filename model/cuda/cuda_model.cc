@@ -48,6 +48,7 @@ class CudaModelImpl final : public BatchedModel {
     ALLTOOLS_RETURN_IF_ERROR(tf_->copy_logits(out));
     return out;
   }
+  Status write_logits(std::span<const float> logits) override { return tf_->write_logits(logits); }
   Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) override {
     if (step == 0) rng_ = params.seed;
     return tf_->sample(params, context, step == 0, &rng_);

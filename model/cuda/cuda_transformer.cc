@@ -448,6 +448,16 @@ Result<TokenId> CudaTransformer::sample(const SamplingParams& params, std::span<
   return static_cast<TokenId>(io[0]);
 }
 
+Status CudaTransformer::write_logits(std::span<const float> logits) {
+  if (logits.size() != static_cast<std::size_t>(config_.vocab_size)) {
+    return make_error(ErrorCode::kInvalidArgument, "write_logits: expected " + std::to_string(config_.vocab_size) +
+                                                       " values, got " + std::to_string(logits.size()));
+  }
+  ALLTOOLS_CUDA_TRY(cudaMemcpyAsync(logits_.get(), logits.data(), logits.size() * 4, cudaMemcpyHostToDevice, stream_));
+  ALLTOOLS_CUDA_TRY(cudaStreamSynchronize(stream_));
+  return ok_status();
+}
+
 Status CudaTransformer::copy_logits(std::vector<float>& out) {
   out.resize(static_cast<std::size_t>(config_.vocab_size));
   ALLTOOLS_CUDA_TRY(cudaMemcpyAsync(out.data(), logits_.get(), out.size() * 4, cudaMemcpyDeviceToHost, stream_));

@@ -64,6 +64,7 @@ class CudaTransformer {
   Result<TokenId> sample(const SamplingParams& params, std::span<const TokenId> context, bool fresh_seen,
                          std::uint64_t* rng_state);
   Status copy_logits(std::vector<float>& out);
+  Status write_logits(std::span<const float> logits);  // replaces the device logits (vocab floats)
 
   const ModelConfig& config() const { return config_; }
   const DevWeights& weights() const { return weights_; }

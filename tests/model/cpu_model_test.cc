@@ -307,5 +307,35 @@ TEST(CpuModelThreads, CancelFromAnotherThreadStopsGenerate) {
   EXPECT_LT(r->tokens.size(), 4000u);
 }
 
+TEST(CpuModel, GenerateHonoursTheLogitsFilter) {
+  auto m = open("glm-tiny-f32");
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->append(prompt(8)).ok());
+  // Only ids 7 and 9 may be sampled for the first three tokens; then the model is free again.
+  int asked = 0;
+  GenerateRequest req;
+  req.max_new_tokens = 6;
+  req.filter.wants = [&](std::span<const TokenId> generated) {
+    ++asked;
+    return generated.size() < 3;
+  };
+  req.filter.apply = [](std::span<const TokenId>, std::span<float> logits) {
+    for (std::size_t id = 0; id < logits.size(); ++id) {
+      if (id != 7 && id != 9) logits[id] = -INFINITY;
+    }
+  };
+  auto r = m->generate(req, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(r->tokens.size(), 6u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(r->tokens[i] == 7 || r->tokens[i] == 9) << r->tokens[i];
+  EXPECT_EQ(asked, 6);
+  // Unfiltered, the same prompt does not start with those ids (so the filter, not luck, chose them).
+  ASSERT_TRUE(m->rewind(8).ok());
+  auto free = m->generate(GenerateRequest{.sampling = {}, .stop_ids = {}, .max_new_tokens = 1}, nullptr);
+  ASSERT_TRUE(free.ok());
+  EXPECT_NE(free->tokens[0], 7);
+  EXPECT_NE(free->tokens[0], 9);
+}
+
 }  // namespace
 }  // namespace alltools::model
