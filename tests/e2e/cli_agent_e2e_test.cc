@@ -148,11 +148,12 @@ TEST_F(CliAgentTest, ChatWithApprovalToolsAndResume) {
   p.type("And now?\n");
   ASSERT_TRUE(p.wait_for("Still sunny.")) << p.output();
   ASSERT_TRUE(p.wait_for("you> ")) << p.output();  // typed earlier, libedit's switch to raw mode could drop it
-  // Ctrl-D ends the chat. libedit flushes pending input when it switches the terminal to raw mode, so a Ctrl-D
-  // typed just before that is lost (seen under load in CI): send it again until the chat exits.
+  // Ctrl-D on an empty line ends the chat. A Ctrl-D typed while the terminal is still in cooked mode (before
+  // libedit switches it to raw) can reach libedit as a literal character, leaving the line non-empty so that the
+  // next Ctrl-D only rings the bell (seen under load in CI): each attempt clears the line first (Ctrl-U).
   int rc = -1;
   for (int attempt = 0; attempt < 10 && rc == -1; ++attempt) {
-    p.type("\x04");
+    p.type("\x15\x04");
     rc = p.wait_exit(std::chrono::seconds(2));
   }
   EXPECT_EQ(rc, 0) << p.output();
