@@ -27,6 +27,7 @@
 #include "apps/alltools/command.h"
 #include "apps/alltools/wiring.h"
 #include "core/agent/agent.h"
+#include "core/protocol/glm4/citations.h"
 #include "tools/browser/browser_tool.h"
 
 namespace alltools::app {
@@ -156,13 +157,14 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
   } else if (o.kind == "research") {
     const std::string want = task.value("answer_contains", "");
     bool cited = false;
-    static const std::regex cite(R"(【(\d+)†)");
-    for (auto it = std::sregex_iterator(o.answer.begin(), o.answer.end(), cite); it != std::sregex_iterator(); ++it) {
+    for (const protocol::glm4::Citation& mark : protocol::glm4::find_citations(o.answer)) {
       if ((*runtime)->browser == nullptr) break;
-      auto c = (*runtime)->browser->citation(std::stoi((*it)[1].str()));
-      if (!c) continue;
-      const std::string path = path_from_file_url(c->url);
-      if (!path.empty() && file_text(path).find(want) != std::string::npos) cited = true;
+      for (int id : mark.ids) {
+        auto c = (*runtime)->browser->citation(id);
+        if (!c) continue;
+        const std::string path = path_from_file_url(c->url);
+        if (!path.empty() && file_text(path).find(want) != std::string::npos) cited = true;
+      }
     }
     o.cite_ok = answered && cited;
     o.answer_ok = answered && o.answer.find(want) != std::string::npos;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/protocol/glm4/citations.h"
 #include "tools/browser/browser_tool.h"
 
 namespace alltools::app {
@@ -95,34 +96,18 @@ void EventRenderer::on_event(const agent::Event& e) {
 }
 
 std::string resolve_citations(const std::string& answer, std::vector<int>* cited) {
-  static const std::string kOpen = "【", kDagger = "†", kClose = "】";
   std::string out;
   std::size_t pos = 0;
-  while (pos < answer.size()) {
-    const std::size_t open = answer.find(kOpen, pos);
-    if (open == std::string::npos) break;
-    const std::size_t close = answer.find(kClose, open);
-    const std::size_t dagger = answer.find(kDagger, open);
-    if (close == std::string::npos || dagger == std::string::npos || dagger > close) {
-      out += answer.substr(pos, open + kOpen.size() - pos);
-      pos = open + kOpen.size();
-      continue;
+  for (const protocol::glm4::Citation& c : protocol::glm4::find_citations(answer)) {
+    out += answer.substr(pos, c.begin - pos);
+    if (!c.label.empty() && c.label != "source") out += c.label + " ";
+    out += "[";
+    for (std::size_t k = 0; k < c.ids.size(); ++k) {
+      out += (k ? ", " : "") + std::to_string(c.ids[k]);
+      if (std::find(cited->begin(), cited->end(), c.ids[k]) == cited->end()) cited->push_back(c.ids[k]);
     }
-    const std::string id_text = answer.substr(open + kOpen.size(), dagger - open - kOpen.size());
-    char* end = nullptr;
-    const long id = std::strtol(id_text.c_str(), &end, 10);
-    if (id_text.empty() || end == nullptr || *end != '\0') {
-      out += answer.substr(pos, close + kClose.size() - pos);
-      pos = close + kClose.size();
-      continue;
-    }
-    std::string label = answer.substr(dagger + kDagger.size(), close - dagger - kDagger.size());
-    if (const std::size_t d2 = label.find(kDagger); d2 != std::string::npos) label.resize(d2);
-    out += answer.substr(pos, open - pos);
-    if (!label.empty() && label != "source") out += label + " ";
-    out += "[" + std::to_string(id) + "]";
-    if (std::find(cited->begin(), cited->end(), static_cast<int>(id)) == cited->end()) cited->push_back(static_cast<int>(id));
-    pos = close + kClose.size();
+    out += "]";
+    pos = c.end;
   }
   out += answer.substr(std::min(pos, answer.size()));
   return out;
