@@ -163,6 +163,32 @@ class RemoteModel final : public LanguageModel {
   };
 
   // Appends one token to the cache and the result; applies stop ids, the token budget and the callback.
+  // POSTs `body` and hands each streamed choice to on_choice (false stops reading). The OpenAI envelope is
+  // handled here: [DONE] sets *done, an in-stream error sets run.error, keep-alives and usage-only chunks are
+  // skipped.
+  HttpAttempt stream_choices(const json& body, Run& run, detail::SseParser& sse, bool* done,
+                             const CancelToken* cancel, const std::function<bool(const json&)>& on_choice) {
+    return detail::http_post_stream(
+        post(body),
+        [&](std::string_view bytes) {
+          return sse.feed(bytes, [&](std::string_view data) {
+            StreamChunk chunk = decode_stream_chunk(data);
+            if (chunk.kind == StreamChunk::Kind::kDone) {
+              *done = true;
+              return false;
+            }
+            if (chunk.kind == StreamChunk::Kind::kError) {
+              run.error =
+                  make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " + chunk.error);
+              return false;
+            }
+            if (chunk.kind == StreamChunk::Kind::kSkip) return true;
+            return on_choice(chunk.choice);
+          });
+        },
+        cancel);
+  }
+
   void emit(Run& run, TokenId id) {
     if (run.finished) return;
     if (tokens_.size() >= static_cast<size_t>(info_.max_context)) {
@@ -220,38 +246,24 @@ class RemoteModel final : public LanguageModel {
       sampling_fields(request.sampling, &body);
       detail::SseParser sse;
       bool done = false;
-      last = detail::http_post_stream(
-          post(body),
-          [&](std::string_view bytes) {
-            return sse.feed(bytes, [&](std::string_view data) {
-              StreamChunk chunk = decode_stream_chunk(data);
-              if (chunk.kind == StreamChunk::Kind::kDone) {
-                done = true;
-                return false;
-              }
-              if (chunk.kind == StreamChunk::Kind::kError) {
-                run.error = make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " + chunk.error);
-                return false;
-              }
-              if (chunk.kind == StreamChunk::Kind::kSkip) return true;  // keep-alives, usage-only chunks
-              const json& choice = chunk.choice;
-              if (choice.contains("text") && choice["text"].is_string()) emit_text(run, choice["text"].get<std::string>());
-              if (!run.finished && choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
-                const std::string reason = choice["finish_reason"];
-                if (reason == "stop") {
-                  const auto id = choice.contains("stop_reason") ? stop_id_from(choice["stop_reason"]) : std::nullopt;
-                  if (id) emit(run, *id);
-                  run.result.finish = FinishReason::kStopToken;
-                } else {
-                  run.result.finish = FinishReason::kMaxTokens;
-                }
-                run.finished = true;
-                done = true;
-              }
-              return !run.finished;
-            });
-          },
-          cancel);
+      last = stream_choices(body, run, sse, &done, cancel, [&](const json& choice) {
+        if (choice.contains("text") && choice["text"].is_string())
+          emit_text(run, choice["text"].get<std::string>());
+        if (!run.finished && choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
+          const std::string reason = choice["finish_reason"];
+          if (reason == "stop") {
+            const auto id =
+                choice.contains("stop_reason") ? stop_id_from(choice["stop_reason"]) : std::nullopt;
+            if (id) emit(run, *id);
+            run.result.finish = FinishReason::kStopToken;
+          } else {
+            run.result.finish = FinishReason::kMaxTokens;
+          }
+          run.finished = true;
+          done = true;
+        }
+        return !run.finished;
+      });
       if (run.error) return *run.error;
       if (last.outcome == HttpAttempt::Outcome::kCancelled) return make_error(ErrorCode::kCancelled, url_ + ": cancelled");
       if (run.finished || done) break;
@@ -297,45 +309,31 @@ class RemoteModel final : public LanguageModel {
       bool content_started = false, done = false;
       std::string finish_reason;
       detail::SseParser sse;
-      last = detail::http_post_stream(
-          post(body),
-          [&](std::string_view bytes) {
-            return sse.feed(bytes, [&](std::string_view data) {
-              StreamChunk chunk = decode_stream_chunk(data);
-              if (chunk.kind == StreamChunk::Kind::kDone) {
-                done = true;
-                return false;
-              }
-              if (chunk.kind == StreamChunk::Kind::kError) {
-                run.error = make_error(ErrorCode::kUnavailable, url_ + ": server error in stream: " + chunk.error);
-                return false;
-              }
-              if (chunk.kind == StreamChunk::Kind::kSkip) return true;  // keep-alives, usage-only chunks
-              const json& choice = chunk.choice;
-              const json delta = choice.value("delta", json::object());
-              if (delta.contains("content") && delta["content"].is_string() && !delta["content"].get<std::string>().empty()) {
-                if (!content_started) emit_text(run, "\n");
-                content_started = true;
-                emit_text(run, delta["content"].get<std::string>());
-              }
-              if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
-                for (const json& tc : delta["tool_calls"]) {
-                  PendingCall& c = calls[tc.value("index", 0)];
-                  if (tc.contains("function")) {
-                    const json& f = tc["function"];
-                    if (f.contains("name") && f["name"].is_string()) c.name += f["name"].get<std::string>();
-                    if (f.contains("arguments") && f["arguments"].is_string()) c.arguments += f["arguments"].get<std::string>();
-                  }
-                }
-              }
-              if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
-                finish_reason = choice["finish_reason"];
-                done = true;
-              }
-              return !run.finished;
-            });
-          },
-          cancel);
+      last = stream_choices(body, run, sse, &done, cancel, [&](const json& choice) {
+        const json delta = choice.value("delta", json::object());
+        if (delta.contains("content") && delta["content"].is_string() &&
+            !delta["content"].get<std::string>().empty()) {
+          if (!content_started) emit_text(run, "\n");
+          content_started = true;
+          emit_text(run, delta["content"].get<std::string>());
+        }
+        if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
+          for (const json& tc : delta["tool_calls"]) {
+            PendingCall& c = calls[tc.value("index", 0)];
+            if (tc.contains("function")) {
+              const json& f = tc["function"];
+              if (f.contains("name") && f["name"].is_string()) c.name += f["name"].get<std::string>();
+              if (f.contains("arguments") && f["arguments"].is_string())
+                c.arguments += f["arguments"].get<std::string>();
+            }
+          }
+        }
+        if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {
+          finish_reason = choice["finish_reason"];
+          done = true;
+        }
+        return !run.finished;
+      });
       if (run.error) return *run.error;
       if (last.outcome == HttpAttempt::Outcome::kCancelled) return make_error(ErrorCode::kCancelled, url_ + ": cancelled");
       if (done || run.finished) {

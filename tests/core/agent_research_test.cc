@@ -18,28 +18,7 @@ namespace fs = std::filesystem;
 using testing::EventLog;
 using testing::ScriptedModel;
 
-class AgentResearchTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    tokenizer_ = testing::glm4_tokenizer();
-    ASSERT_NE(tokenizer_, nullptr);
-    dir_ = testing::temp_dir("research");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::unique_ptr<Agent> make_agent(ScriptedModel& model) {
-    AgentOptions o;
-    o.session_dir = dir_;
-    auto a = Agent::create(model, *tokenizer_, dispatcher_, o, log_.sink());
-    EXPECT_TRUE(a.ok()) << a.error().message;
-    return std::move(a).value();
-  }
-
-  std::shared_ptr<const model::Tokenizer> tokenizer_;
-  fs::path dir_;
-  Dispatcher dispatcher_;
-  EventLog log_;
-};
+using AgentResearchTest = testing::AgentFixture;
 
 TEST_F(AgentResearchTest, ResearchSearchMclickCitedAnswerAndLoopbackSite) {
   // A small document set and its BM25 index.

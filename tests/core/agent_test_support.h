@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/agent/agent.h"
+#include "core/agent/dispatcher.h"
 #include "core/agent/events.h"
 #include "model/tokenizer.h"
 
@@ -43,5 +45,31 @@ inline std::filesystem::path temp_dir(const std::string& tag) {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+// A fixture for loop tests with real tools: the GLM-4 tokenizer, a fresh folder per test (the agent's session
+// folder), a dispatcher the test registers tools with, and the event log. make_agent() builds an Agent over a
+// model (usually a ScriptedModel) with default options.
+class AgentFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tokenizer_ = glm4_tokenizer();
+    ASSERT_NE(tokenizer_, nullptr);
+    dir_ = temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<agent::Agent> make_agent(model::LanguageModel& model) {
+    agent::AgentOptions o;
+    o.session_dir = dir_;
+    auto a = agent::Agent::create(model, *tokenizer_, dispatcher_, o, log_.sink());
+    EXPECT_TRUE(a.ok()) << a.error().message;
+    return std::move(a).value();
+  }
+
+  std::shared_ptr<const model::Tokenizer> tokenizer_;
+  std::filesystem::path dir_;
+  agent::Dispatcher dispatcher_;
+  EventLog log_;
+};
 
 }  // namespace alltools::testing

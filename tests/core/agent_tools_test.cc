@@ -20,28 +20,7 @@ using nlohmann::json;
 using testing::EventLog;
 using testing::ScriptedModel;
 
-class AgentToolsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    tokenizer_ = testing::glm4_tokenizer();
-    ASSERT_NE(tokenizer_, nullptr);
-    dir_ = testing::temp_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::unique_ptr<Agent> make_agent(ScriptedModel& model) {
-    AgentOptions o;
-    o.session_dir = dir_;
-    auto a = Agent::create(model, *tokenizer_, dispatcher_, o, log_.sink());
-    EXPECT_TRUE(a.ok()) << a.error().message;
-    return std::move(a).value();
-  }
-
-  std::shared_ptr<const model::Tokenizer> tokenizer_;
-  fs::path dir_;
-  Dispatcher dispatcher_;
-  EventLog log_;
-};
+using AgentToolsTest = testing::AgentFixture;
 
 TEST_F(AgentToolsTest, MathThroughTwoPythonCalls) {
   tools::PythonToolConfig c;
