@@ -66,13 +66,7 @@ int run_browse(int argc, char** argv) {
   if (const char* env = std::getenv("ALLTOOLS_SEARXNG_URL")) config.search.endpoint = env;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "browse: %s needs a value\n", arg.c_str());
-        return nullptr;
-      }
-      return argv[++i];
-    };
+    auto value = [&] { return alltools::app::flag_value(argc, argv, i, "browse"); };
     const char* v = nullptr;
     if (arg == "--help" || arg == "-h") {
       usage(stdout);

@@ -47,25 +47,19 @@ int run_check_model(int argc, char** argv) {
   std::string device = "cpu";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    const auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "check-model: %s needs a value\n", flag);
-        return nullptr;
-      }
-      return argv[++i];
-    };
+    const auto value = [&] { return alltools::app::flag_value(argc, argv, i, "check-model"); };
     const char* v = nullptr;
     if (arg == "--help" || arg == "-h") {
       usage(stdout);
       return 0;
     } else if (arg == "--model") {
-      if (!(v = value("--model"))) return 2;
+      if (!(v = value())) return 2;
       model_dir = v;
     } else if (arg == "--reference") {
-      if (!(v = value("--reference"))) return 2;
+      if (!(v = value())) return 2;
       reference = v;
     } else if (arg == "--dtype") {
-      if (!(v = value("--dtype"))) return 2;
+      if (!(v = value())) return 2;
       auto type = parse_weight_type(v);
       if (!type.ok()) {
         std::fprintf(stderr, "check-model: %s\n", type.error().message.c_str());
@@ -73,21 +67,21 @@ int run_check_model(int argc, char** argv) {
       }
       options.model.weights = type.value();
     } else if (arg == "--device") {
-      if (!(v = value("--device"))) return 2;
+      if (!(v = value())) return 2;
       device = v;
       if (device != "cpu" && device != "cuda") {
         std::fprintf(stderr, "check-model: unknown device '%s' (expected cpu or cuda)\n", v);
         return 2;
       }
     } else if (arg == "--threads") {
-      if (!(v = value("--threads"))) return 2;
+      if (!(v = value())) return 2;
       options.model.threads = std::atoi(v);
     } else if (arg == "--tolerance") {
-      if (!(v = value("--tolerance"))) return 2;
+      if (!(v = value())) return 2;
       options.tolerance = std::strtod(v, nullptr);
       tolerance_set = true;
     } else if (arg == "--min-greedy") {
-      if (!(v = value("--min-greedy"))) return 2;
+      if (!(v = value())) return 2;
       options.min_greedy_match = std::atoi(v);
       greedy_set = true;
     } else {

@@ -46,11 +46,9 @@ int run_functions(int argc, char** argv) {
       return 0;
     }
     if (arg == "--plugin" || arg == "--manifest" || arg == "--mcp" || arg == "--timeout-ms") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "functions: %s needs a value\n", arg.c_str());
-        return 2;
-      }
-      const std::string value = argv[++i];
+      const char* v = alltools::app::flag_value(argc, argv, i, "functions");
+      if (v == nullptr) return 2;
+      const std::string value = v;
       alltools::Status s;
       if (arg == "--plugin") s = alltools::python::load_python_plugin(value, registry);
       if (arg == "--manifest") s = registry.load_manifest(value);

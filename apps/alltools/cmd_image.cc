@@ -31,13 +31,10 @@ int run_image(int argc, char** argv) {
   nlohmann::json overrides = nlohmann::json::object();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    auto value = [&] { return alltools::app::flag_value(argc, argv, i, "image"); };
     auto set = [&](const char* key, bool number = false) -> bool {
       const char* v = value();
-      if (!v) {
-        std::fprintf(stderr, "image: %s needs a value\n", arg.c_str());
-        return false;
-      }
+      if (!v) return false;
       if (number) {
         char* end = nullptr;
         unsigned long long n = std::strtoull(v, &end, 10);
@@ -65,10 +62,7 @@ int run_image(int argc, char** argv) {
     else if (arg == "--retries") ok = set("max_retries", true);
     else if (arg == "--config" || arg == "--out") {
       const char* v = value();
-      if (!v) {
-        std::fprintf(stderr, "image: %s needs a value\n", arg.c_str());
-        return 2;
-      }
+      if (!v) return 2;
       (arg == "--config" ? config_file : out_dir) = v;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "image: unknown option '%s'\n\n", arg.c_str());

@@ -36,11 +36,9 @@ int run_index(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (arg == "-o" || arg == "--output") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "index: %s needs a value\n", arg.c_str());
-        return 2;
-      }
-      out = argv[++i];
+      const char* v = alltools::app::flag_value(argc, argv, i, "index");
+      if (v == nullptr) return 2;
+      out = v;
     } else if (dir.empty() && !arg.starts_with("-")) {
       dir = arg;
     } else {

@@ -67,33 +67,27 @@ int run_python(int argc, char** argv) {
   bool have_code = false, interactive = false, show_layers = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto need = [&](const char* what) -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "alltools python: %s needs a value\n", what);
-        return nullptr;
-      }
-      return argv[++i];
-    };
+    auto need = [&] { return alltools::app::flag_value(argc, argv, i, "alltools python"); };
     if (a == "-h" || a == "--help") {
       print_help(stdout);
       return 0;
     } else if (a == "-c") {
-      const char* v = need("-c");
+      const char* v = need();
       if (!v) return 2;
       code = v;
       have_code = true;
     } else if (a == "-i") {
       interactive = true;
     } else if (a == "--session") {
-      const char* v = need("--session");
+      const char* v = need();
       if (!v) return 2;
       session_dir = v;
     } else if (a == "--timeout") {
-      const char* v = need("--timeout");
+      const char* v = need();
       if (!v || std::atof(v) <= 0) return 2;
       config.cell_timeout = std::chrono::milliseconds(static_cast<long>(std::atof(v) * 1000));
     } else if (a == "--memory") {
-      const char* v = need("--memory");
+      const char* v = need();
       if (!v || std::atol(v) <= 0) return 2;
       config.limits.memory_bytes = static_cast<std::uint64_t>(std::atol(v)) << 20;
     } else if (a == "--allow-weaker") {

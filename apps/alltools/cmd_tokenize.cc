@@ -97,12 +97,12 @@ int run_tokenize(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (arg == "--tokenizer" || arg == "--check") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "tokenize: %s needs a value\n\n", arg.c_str());
+      const char* v = alltools::app::flag_value(argc, argv, i, "tokenize");
+      if (v == nullptr) {
         usage(stderr);
         return 2;
       }
-      (arg == "--tokenizer" ? tokenizer_path : check_file) = argv[++i];
+      (arg == "--tokenizer" ? tokenizer_path : check_file) = v;
     } else if (arg == "--special") {
       special = true;
     } else if (arg == "--decode") {

@@ -4,10 +4,20 @@
 // argv[0] is the subcommand name; a subcommand prints its own --help and returns the process exit code.
 #pragma once
 
+#include <cstdio>
 #include <string_view>
 #include <vector>
 
 namespace alltools::app {
+
+// The value after the flag at argv[i] (advancing i), or null after printing "COMMAND: FLAG needs a value".
+inline const char* flag_value(int argc, char** argv, int& i, const char* command) {
+  if (i + 1 >= argc) {
+    std::fprintf(stderr, "%s: %s needs a value\n", command, argv[i]);
+    return nullptr;
+  }
+  return argv[++i];
+}
 
 struct Command {
   std::string_view name;
