@@ -43,13 +43,22 @@ std::optional<std::string> ToolNameConstraint::header(std::span<const model::Tok
 
 bool ToolNameConstraint::allowed(const std::string& header, model::TokenId id) const {
   if (id < 0 || static_cast<std::size_t>(id) >= pieces_.size() || special_[id] || pieces_[id].empty()) return false;
-  const std::string line = header + pieces_[id];
-  const std::size_t newline = line.find('\n');
-  if (newline != std::string::npos) {
-    const std::string_view name(line.data(), newline);
-    return name.empty() || std::find(names_.begin(), names_.end(), name) != names_.end();
+  // header + piece, without building it (this runs for every id of the vocabulary): the part of the piece before
+  // its first newline extends the header; with a newline the line is complete and must be empty or a name.
+  const std::string_view piece = pieces_[id];
+  const std::size_t newline = piece.find('\n');
+  const std::string_view tail = piece.substr(0, newline);
+  const auto extends = [&](std::string_view name) {
+    return name.size() >= header.size() + tail.size() && name.compare(0, header.size(), header) == 0 &&
+           name.compare(header.size(), tail.size(), tail) == 0;
+  };
+  if (newline != std::string_view::npos) {
+    if (header.empty() && tail.empty()) return true;  // an answer
+    return std::any_of(names_.begin(), names_.end(), [&](const std::string& n) {
+      return n.size() == header.size() + tail.size() && extends(n);
+    });
   }
-  return std::any_of(names_.begin(), names_.end(), [&](const std::string& n) { return n.rfind(line, 0) == 0; });
+  return std::any_of(names_.begin(), names_.end(), [&](const std::string& n) { return extends(n); });
 }
 
 model::LogitsFilter ToolNameConstraint::filter() const {

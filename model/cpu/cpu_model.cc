@@ -1,7 +1,6 @@
 #include "model/cpu/cpu_model.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <optional>

@@ -31,18 +31,24 @@ void matrix_row_f32(const MatrixRef& m, int r, float* out) {
 
 }  // namespace
 
+std::vector<float> rope_inv_freq(const ModelConfig& config) {
+  std::vector<float> inv;
+  const int rot = config.rotary_dim;
+  for (int j = 0; j < rot / 2; ++j) {
+    // HF computes inv_freq in f32 (then holds it in the model dtype, see ModelConfig::rope_inv_freq_bf16).
+    const float f = static_cast<float>(1.0 / std::pow(config.rope_theta, 2.0 * j / rot));
+    inv.push_back(config.rope_inv_freq_bf16 ? bf16_to_f32(f32_to_bf16(f)) : f);
+  }
+  return inv;
+}
+
 Transformer::Transformer(ModelConfig config, ModelWeights weights, KvCache cache, std::unique_ptr<ThreadPool> pool)
     : config_(std::move(config)),
       weights_(std::move(weights)),
       cache_(std::move(cache)),
       pool_(std::move(pool)),
       kernels_(best_kernels()) {
-  const int rot = config_.rotary_dim;
-  for (int j = 0; j < rot / 2; ++j) {
-    // HF computes inv_freq in f32 (then holds it in the model dtype, see ModelConfig::rope_inv_freq_bf16).
-    const float f = static_cast<float>(1.0 / std::pow(config_.rope_theta, 2.0 * j / rot));
-    inv_freq_.push_back(config_.rope_inv_freq_bf16 ? bf16_to_f32(f32_to_bf16(f)) : f);
-  }
+  for (float f : rope_inv_freq(config_)) inv_freq_.push_back(f);
   const std::size_t T = kMaxChunkTokens;
   const int H = config_.hidden_size, Q = config_.q_dim(), KV = config_.kv_dim(), F = config_.intermediate_size;
   x_.resize(T * H);

@@ -17,6 +17,10 @@ namespace alltools::model::cpu {
 
 inline constexpr int kMaxChunkTokens = 256;  // tokens per forward() call; bounds the activation buffers
 
+// RoPE inverse frequencies [rotary_dim / 2] as HF computes them: f32, then bf16-rounded when the checkpoint is bf16
+// (ModelConfig::rope_inv_freq_bf16). Shared by every backend.
+std::vector<float> rope_inv_freq(const ModelConfig& config);
+
 class Transformer {
  public:
   enum class Logits { kNone, kLast, kAll };

@@ -1,7 +1,6 @@
 #include "model/cuda/cuda_model.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 
 #include "model/batched_model.h"

@@ -1,10 +1,9 @@
 #include "model/cuda/cuda_transformer.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 
 #include "model/cpu/thread_pool.h"
+#include "model/cpu/transformer.h"
 #include "model/cpu/weights.h"
 #include "model/loader/checkpoint.h"
 
@@ -202,19 +201,9 @@ Result<std::unique_ptr<CudaTransformer>> CudaTransformer::create(ModelConfig con
   ALLTOOLS_CUDA_TRY(cudaMemset(t->seen_.get(), 0, V));
   ALLTOOLS_ASSIGN_OR_RETURN(t->host_io_, PinnedBuffer::allocate(64));
 
-  // RoPE inverse frequencies exactly as the CPU computes them (f32, optionally bf16-rounded).
-  std::vector<float> inv(static_cast<std::size_t>(std::max(1, c.rotary_dim / 2)));
-  for (int j = 0; j < c.rotary_dim / 2; ++j) {
-    float f = static_cast<float>(1.0 / std::pow(c.rope_theta, 2.0 * j / c.rotary_dim));
-    if (c.rope_inv_freq_bf16) {
-      std::uint32_t bits;
-      std::memcpy(&bits, &f, 4);
-      bits += 0x7fffu + ((bits >> 16) & 1u);
-      bits &= 0xffff0000u;
-      std::memcpy(&f, &bits, 4);
-    }
-    inv[j] = f;
-  }
+  // RoPE inverse frequencies exactly as the CPU backend uses them.
+  std::vector<float> inv = cpu::rope_inv_freq(c);
+  if (inv.empty()) inv.push_back(0.0f);  // rotary_dim 0: keep the buffer non-empty
   ALLTOOLS_RETURN_IF_ERROR(alloc(t->inv_freq_, inv.size() * 4));
   ALLTOOLS_CUDA_TRY(cudaMemcpy(t->inv_freq_.get(), inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
 
