@@ -69,8 +69,8 @@ int run_check_model(int argc, char** argv) {
     } else if (arg == "--device") {
       if (!(v = value())) return 2;
       device = v;
-      if (device != "cpu" && device != "cuda") {
-        std::fprintf(stderr, "check-model: unknown device '%s' (expected cpu or cuda)\n", v);
+      if (alltools::Status s = check_device(device); !s.ok()) {
+        std::fprintf(stderr, "check-model: %s\n", s.error().message.c_str());
         return 2;
       }
     } else if (arg == "--threads") {
@@ -99,24 +99,18 @@ int run_check_model(int argc, char** argv) {
   if (int8 && !tolerance_set) options.tolerance = std::numeric_limits<double>::infinity();
   if (int8 && !greedy_set) options.min_greedy_match = 8;
 
-  alltools::Result<ReferenceCheckReport> report = alltools::make_error(alltools::ErrorCode::kInternal, "unset");
-  if (device == "cuda") {
-    CudaModelOptions co;
-    co.weights = options.model.weights;
-    auto opened = open_cuda_model(model_dir, co);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "check-model: %s\n", opened.error().message.c_str());
-      return 2;
-    }
-    const bool bf16_compute = opened.value()->kernel_name().find(" f32") == std::string_view::npos;
-    if (bf16_compute && !int8 && !tolerance_set) {
-      options.tolerance = 3e-2;
-      options.relative = true;
-    }
-    report = run_reference_check(*opened.value(), reference, options);
-  } else {
-    report = run_reference_check(model_dir, reference, options);
+  auto opened = open_local_model(model_dir, device, options.model);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "check-model: %s\n", opened.error().message.c_str());
+    return 2;
   }
+  // CUDA computes in bf16 unless the weights are f32 (its kernel name ends in the device weight format).
+  const bool bf16_compute = device == "cuda" && !opened.value()->kernel_name().ends_with(" f32");
+  if (bf16_compute && !int8 && !tolerance_set) {
+    options.tolerance = 3e-2;
+    options.relative = true;
+  }
+  auto report = run_reference_check(*opened.value(), reference, options);
   if (!report.ok()) {
     std::fprintf(stderr, "check-model: %s\n", report.error().message.c_str());
     return 2;

@@ -210,7 +210,7 @@ Result<AgentFlags> parse_agent_flags(int argc, char** argv, std::vector<std::str
     } else if (a == "--threads") ALLTOOLS_RETURN_IF_ERROR(number(&f.threads));
     else if (a == "--device") {
       ALLTOOLS_RETURN_IF_ERROR(value(&f.device));
-      if (f.device != "cpu" && f.device != "cuda") return usage("--device must be cpu or cuda");
+      if (Status s = model::check_device(f.device); !s.ok()) return usage(s.error().message);
     }
     else if (a == "--max-tokens") ALLTOOLS_RETURN_IF_ERROR(number(&f.max_tokens));
     else if (a == "--temperature") ALLTOOLS_RETURN_IF_ERROR(number(&f.temperature));
@@ -289,14 +289,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
       o.threads = flags.threads;
       say("loading model " + dir + (flags.device == "cuda" ? " on the GPU …" : " …"));
       const auto t0 = std::chrono::steady_clock::now();
-      Result<std::unique_ptr<model::LanguageModel>> m = make_error(ErrorCode::kInternal, "unset");
-      if (flags.device == "cuda") {
-        auto g = model::open_cuda_model(dir, model::CudaModelOptions{});
-        if (g.ok()) m = std::unique_ptr<model::LanguageModel>(std::move(g).value());
-        else m = g.error();
-      } else {
-        m = model::load_cpu_model(dir, o);
-      }
+      auto m = model::open_local_model(dir, flags.device, o);
       if (!m.ok()) return m.error().context("model " + dir);
       rt->model = std::move(m).value();
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -33,9 +33,7 @@ Result<DecodeBenchReport> run_decode_bench(const DecodeBenchOptions& options) {
   if (options.prompt_tokens < 1 || options.decode_tokens < 2) {
     return make_error(ErrorCode::kInvalidArgument, "bench needs --prompt >= 1 and --tokens >= 2");
   }
-  if (options.device != "cpu" && options.device != "cuda") {
-    return make_error(ErrorCode::kInvalidArgument, "unknown device '" + options.device + "' (expected cpu or cuda)");
-  }
+  ALLTOOLS_RETURN_IF_ERROR(check_device(options.device));
   const bool gpu = options.device == "cuda";
   DecodeBenchReport r;
   if (gpu) {
@@ -55,23 +53,13 @@ Result<DecodeBenchReport> run_decode_bench(const DecodeBenchOptions& options) {
   }
   const auto t_load = std::chrono::steady_clock::now();
   Result<std::unique_ptr<LocalModel>> opened = make_error(ErrorCode::kInternal, "unset");
-  CudaModelOptions co;
-  co.weights = options.model.weights;
-  co.max_context = options.model.max_context;
   if (!options.synthetic.empty()) {
     ALLTOOLS_ASSIGN_OR_RETURN(SyntheticSpec spec, parse_synthetic_spec(options.synthetic));
     CpuModelOptions mo = options.model;
     if (mo.max_context == 0) mo.max_context = options.prompt_tokens + options.decode_tokens + 1;
-    co.max_context = mo.max_context;
-    if (gpu) {
-      opened = open_synthetic_cuda_model(spec, co);
-    } else {
-      opened = open_synthetic_cpu_model(spec, mo);
-    }
-  } else if (gpu) {
-    opened = open_cuda_model(options.model_dir, co);
+    opened = open_synthetic_local_model(spec, options.device, mo);
   } else {
-    opened = open_cpu_model(options.model_dir, options.model);
+    opened = open_local_model(options.model_dir, options.device, options.model);
   }
   if (!opened.ok()) return opened.error();
   std::unique_ptr<LocalModel> model = std::move(opened).value();

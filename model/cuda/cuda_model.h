@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "model/cpu/cpu_model.h"
@@ -41,6 +42,16 @@ Status cuda_available();
 Result<std::unique_ptr<LocalModel>> open_cuda_model(const std::string& model_dir, const CudaModelOptions& options);
 // Random weights with the spec's shapes, generated exactly as open_synthetic_cpu_model's (same values).
 Result<std::unique_ptr<LocalModel>> open_synthetic_cuda_model(const SyntheticSpec& spec, const CudaModelOptions& options);
+
+// kOk for "cpu" and "cuda", else kInvalidArgument naming both.
+Status check_device(std::string_view device);
+
+// A local model on `device`: "cpu" (the CPU backend with `options`) or "cuda" (GPU 0, with options.weights and
+// options.max_context). Errors: kInvalidArgument for another device name, and those of the backend.
+Result<std::unique_ptr<LocalModel>> open_local_model(const std::string& model_dir, std::string_view device,
+                                                     const CpuModelOptions& options);
+Result<std::unique_ptr<LocalModel>> open_synthetic_local_model(const SyntheticSpec& spec, std::string_view device,
+                                                               const CpuModelOptions& options);
 
 // Facts for benchmarks: the device's name, and its copy bandwidth measured now (GB/s counting bytes read plus
 // bytes written, median of timed device-to-device copies of `bytes`), memory in use on the device.
