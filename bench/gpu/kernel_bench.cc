@@ -24,7 +24,7 @@ using namespace alltools::model::cuda;
     }                                                                                 \
   } while (0)
 
-void* dev_alloc(std::size_t bytes, float fill_scale = 0.01f) {
+void* dev_alloc(std::size_t bytes) {
   void* p = nullptr;
   CHECK(cudaMalloc(&p, bytes));
   // Random-ish bytes: a conversion of random floats is overkill; a pattern that is not zero is enough for timing
@@ -34,7 +34,6 @@ void* dev_alloc(std::size_t bytes, float fill_scale = 0.01f) {
   for (std::size_t off = 0; off < bytes; off += host.size()) {
     CHECK(cudaMemcpy(static_cast<char*>(p) + off, host.data(), std::min(host.size(), bytes - off), cudaMemcpyHostToDevice));
   }
-  (void)fill_scale;
   return p;
 }
 

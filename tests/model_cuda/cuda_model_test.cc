@@ -12,6 +12,7 @@
 #include "model/cpu/reference_check.h"
 #include "model/cuda/cuda_model.h"
 #include "tests/model/test_paths.h"
+#include "tests/model_cuda/gpu_test_support.h"
 
 namespace alltools::model {
 namespace {
@@ -19,11 +20,6 @@ namespace {
 using testing::fixture_dir;
 using W = CpuModelOptions::WeightType;
 
-#define SKIP_WITHOUT_GPU()                                                          \
-  do {                                                                              \
-    const Status gpu_ = cuda_available();                                           \
-    if (!gpu_.ok()) GTEST_SKIP() << "no GPU: " << gpu_.error().message;             \
-  } while (0)
 
 std::unique_ptr<LocalModel> open_gpu(const std::string& dir, CudaModelOptions o = {}) {
   auto m = open_cuda_model(dir, o);

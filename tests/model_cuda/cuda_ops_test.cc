@@ -12,15 +12,11 @@
 #include "model/cpu/kernels.h"
 #include "model/cuda/cuda_model.h"
 #include "model/cuda/kernels.h"
+#include "tests/model_cuda/gpu_test_support.h"
 
 namespace alltools::model::cuda {
 namespace {
 
-#define SKIP_WITHOUT_GPU()                                                          \
-  do {                                                                              \
-    const Status gpu_ = ::alltools::model::cuda_available();                        \
-    if (!gpu_.ok()) GTEST_SKIP() << "no GPU: " << gpu_.error().message;             \
-  } while (0)
 
 #define CUDA_OK(expr) ASSERT_EQ((expr), cudaSuccess) << #expr << ": " << cudaGetErrorString(cudaGetLastError())
 
