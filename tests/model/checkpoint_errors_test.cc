@@ -11,6 +11,7 @@
 #include "model/loader/checkpoint.h"
 #include "model/loader/safetensors.h"
 #include "tests/model/test_paths.h"
+#include "tests/model/f16_test_util.h"
 
 namespace alltools::model {
 namespace {
@@ -18,6 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::fixture_dir;
 using testing::ScratchDir;
+using testing::to_f16;
 
 // Copies a fixture folder into `dir` with writable files.
 void copy_fixture(const std::string& name, const std::string& dir) {
@@ -171,17 +173,6 @@ TEST(CheckpointErrors, EmptyFolderSaysWhatIsMissing) {
 namespace alltools::model {
 namespace {
 
-// f32 -> IEEE half, round to nearest (normal range; tiny values flush to zero).
-std::uint16_t to_f16(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, 4);
-  const std::uint32_t sign = (b >> 16) & 0x8000u;
-  const int exp = static_cast<int>((b >> 23) & 0xff) - 127 + 15;
-  if (exp <= 0) return static_cast<std::uint16_t>(sign);
-  std::uint32_t h = (static_cast<std::uint32_t>(exp) << 10) | ((b >> 13) & 0x3ff);
-  if (b & 0x1000u) ++h;  // round half up (test data only)
-  return static_cast<std::uint16_t>(sign | h);
-}
 
 TEST(CheckpointF16, HalfPrecisionCheckpointLoadsAndTracksTheReference) {
   ScratchDir dir;

@@ -1,6 +1,7 @@
 // Every SIMD kernel set this CPU runs must agree with the scalar reference for every weight format, with
 // token counts and K that exercise the tiles, the K blocks and the scalar tails.
 #include "model/cpu/kernels.h"
+#include "tests/model/f16_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,8 @@
 namespace alltools::model::cpu {
 namespace {
 
+using ::alltools::model::testing::to_f16;
+
 struct Weights {
   std::vector<float> f32;
   std::vector<std::uint16_t> half;  // bf16 or f16 bits
@@ -19,15 +22,6 @@ struct Weights {
   std::vector<float> scales;
 };
 
-// f32 -> f16 bits for values in the normal f16 range (test data is small and exact).
-std::uint16_t to_f16(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, 4);
-  const std::uint32_t sign = (b >> 16) & 0x8000u;
-  const int exp = static_cast<int>((b >> 23) & 0xff) - 127 + 15;
-  if (exp <= 0) return static_cast<std::uint16_t>(sign);
-  return static_cast<std::uint16_t>(sign | (exp << 10) | ((b >> 13) & 0x3ff));
-}
 
 MatrixRef make(WeightFormat format, int rows, int cols, Weights& w, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
