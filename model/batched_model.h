@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,6 +74,38 @@ class BatchedModel : public LocalModel {
   Result<std::vector<float>> last_logits() override {
     ALLTOOLS_RETURN_IF_ERROR(ensure_logits(nullptr));
     return read_logits();
+  }
+
+  Status continuation_logits(std::span<const std::vector<TokenId>> continuations,
+                             const std::function<void(std::size_t, std::span<const float>)>& visit,
+                             const CancelToken* cancel) override {
+    ALLTOOLS_RETURN_IF_ERROR(ensure_logits(cancel));
+    ALLTOOLS_ASSIGN_OR_RETURN(std::vector<float> first, read_logits());
+    const int base = position();
+    const Timings saved = timings_;
+    // Puts the cache and the kept logits back as they were before the first continuation ran.
+    const auto restore = [&]() -> Status {
+      if (position() != base) ALLTOOLS_RETURN_IF_ERROR(rewind(base));
+      if (!logits_valid_) {
+        ALLTOOLS_RETURN_IF_ERROR(write_logits(first));
+        logits_valid_ = true;  // computed_ == base again: the kept logits are those after the last history token
+      }
+      timings_ = saved;
+      return ok_status();
+    };
+    std::vector<float> rows;
+    for (std::size_t i = 0; i < continuations.size(); ++i) {
+      rows.assign(first.begin(), first.end());
+      if (!continuations[i].empty()) {
+        auto more = append_with_logits(continuations[i], cancel);
+        Status back = restore();
+        if (!more.ok()) return more.error();
+        ALLTOOLS_RETURN_IF_ERROR(back);
+        rows.insert(rows.end(), more->begin(), more->end());
+      }
+      visit(i, rows);
+    }
+    return ok_status();
   }
 
   Result<GenerateResult> generate(const GenerateRequest& request, const TokenCallback& on_token,

@@ -101,6 +101,19 @@ class LanguageModel {
   // max_new_tokens, a full context, the callback returning false, or cancellation.
   virtual Result<GenerateResult> generate(const GenerateRequest& request, const TokenCallback& on_token,
                                           const CancelToken* cancel = nullptr) = 0;
+
+  // Next-token logits along alternative continuations of the cache content, for choosing among a few short
+  // alternatives (the agent's tool-name choice). For each continuation c, in order, visit(index, rows) receives
+  // (c.size() + 1) rows of [vocab] logits: row i is the distribution after the cache and c[0..i). The cache, and
+  // the logits the next generate() samples from, are left as they were. Errors: kUnsupported where the backend
+  // has no logits (remote), kOutOfRange when a continuation does not fit, kInvalidArgument on an empty cache or
+  // an id outside the vocabulary, kCancelled.
+  virtual Status continuation_logits(std::span<const std::vector<TokenId>> continuations,
+                                     const std::function<void(std::size_t index, std::span<const float> rows)>& visit,
+                                     const CancelToken* cancel = nullptr) {
+    (void)continuations, (void)visit, (void)cancel;
+    return make_error(ErrorCode::kUnsupported, "this model backend does not expose logits");
+  }
 };
 
 }  // namespace alltools::model

@@ -173,7 +173,21 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
         tool_names_.emplace(tokenizer_, std::move(names), *assistant, /*starts_in_header=*/true);
       }
     }
-    if (tool_names_) request.filter = tool_names_->filter();
+    if (tool_names_) {
+      // The first header line is chosen over whole lines where the backend has logits; a remote model gets the
+      // token-by-token filter (which it ignores).
+      const auto t_choice = clock_type::now();
+      auto line = tool_names_->choose(model_, &model_cancel_);
+      if (line.ok()) {
+        emit(Event{EventKind::kTiming, "", "", {{"header_choice", *line}, {"header_choice_seconds", since(t_choice)}},
+                   0});
+        request.filter = tool_names_->filter(std::move(*line));
+      } else if (line.error().code == ErrorCode::kUnsupported) {
+        request.filter = tool_names_->filter();
+      } else {
+        return line.error();
+      }
+    }
   }
 
   glm4::OutputParser parser;

@@ -2,8 +2,33 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace alltools::agent {
+
+namespace {
+
+// log(sum(exp(row[id]))) over the `ids` inside the row (sorted ascending).
+double log_sum_exp(std::span<const float> row, std::span<const model::TokenId> ids) {
+  const auto end = std::lower_bound(ids.begin(), ids.end(), static_cast<model::TokenId>(row.size()));
+  double peak = -std::numeric_limits<double>::infinity();
+  for (auto it = ids.begin(); it != end; ++it) peak = std::max(peak, static_cast<double>(row[*it]));
+  if (!std::isfinite(peak)) return peak;
+  double sum = 0.0;
+  for (auto it = ids.begin(); it != end; ++it) sum += std::exp(static_cast<double>(row[*it]) - peak);
+  return peak + std::log(sum);
+}
+
+double log_sum_exp(std::span<const float> row) {
+  double peak = -std::numeric_limits<double>::infinity();
+  for (float v : row) peak = std::max(peak, static_cast<double>(v));
+  if (!std::isfinite(peak)) return peak;
+  double sum = 0.0;
+  for (float v : row) sum += std::exp(static_cast<double>(v) - peak);
+  return peak + std::log(sum);
+}
+
+}  // namespace
 
 ToolNameConstraint::ToolNameConstraint(const model::Tokenizer& tokenizer, std::vector<std::string> names,
                                        model::TokenId assistant, bool starts_in_header)
@@ -16,32 +41,48 @@ ToolNameConstraint::ToolNameConstraint(const model::Tokenizer& tokenizer, std::v
     if (!special_[id]) {
       const model::TokenId one[] = {id};
       pieces_[id] = tokenizer.decode_bytes(one);
+      if (!pieces_[id].empty() && pieces_[id][0] == '\n') line_ends_.push_back(id);
     }
   }
+  for (const std::string& n : names_) encoded_.push_back(tokenizer.encode(n));
 }
 
-std::optional<std::string> ToolNameConstraint::header(std::span<const model::TokenId> generated) const {
+std::optional<ToolNameConstraint::OpenHeader> ToolNameConstraint::open_header(
+    std::span<const model::TokenId> generated) const {
   std::size_t start = 0;
   bool in_header = starts_in_header_;
+  bool first = true;
   for (std::size_t i = generated.size(); i > 0; --i) {
     if (generated[i - 1] == assistant_) {
       start = i;
       in_header = true;
+      first = false;
       break;
     }
   }
   if (!in_header) return std::nullopt;
-  std::string text;
+  OpenHeader open{{}, first};
   for (std::size_t i = start; i < generated.size(); ++i) {
     const model::TokenId id = generated[i];
     if (id < 0 || static_cast<std::size_t>(id) >= pieces_.size() || special_[id]) return std::nullopt;
-    text += pieces_[id];
-    if (text.find('\n') != std::string::npos) return std::nullopt;  // the header line is complete
+    open.text += pieces_[id];
+    if (open.text.find('\n') != std::string::npos) return std::nullopt;  // the header line is complete
   }
-  return text;
+  return open;
+}
+
+std::optional<std::string> ToolNameConstraint::header(std::span<const model::TokenId> generated) const {
+  auto open = open_header(generated);
+  if (!open) return std::nullopt;
+  return std::move(open->text);
 }
 
 bool ToolNameConstraint::allowed(const std::string& header, model::TokenId id) const {
+  return allowed_in(header, id, names_, /*answer=*/true);
+}
+
+bool ToolNameConstraint::allowed_in(const std::string& header, model::TokenId id, std::span<const std::string> names,
+                                    bool answer) const {
   if (id < 0 || static_cast<std::size_t>(id) >= pieces_.size() || special_[id] || pieces_[id].empty()) return false;
   // header + piece, without building it (this runs for every id of the vocabulary): the part of the piece before
   // its first newline extends the header; with a newline the line is complete and must be empty or a name.
@@ -53,25 +94,66 @@ bool ToolNameConstraint::allowed(const std::string& header, model::TokenId id) c
            name.compare(header.size(), tail.size(), tail) == 0;
   };
   if (newline != std::string_view::npos) {
-    if (header.empty() && tail.empty()) return true;  // an answer
-    return std::any_of(names_.begin(), names_.end(), [&](const std::string& n) {
+    if (header.empty() && tail.empty()) return answer;
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
       return n.size() == header.size() + tail.size() && extends(n);
     });
   }
-  return std::any_of(names_.begin(), names_.end(), [&](const std::string& n) { return extends(n); });
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return extends(n); });
 }
 
-model::LogitsFilter ToolNameConstraint::filter() const {
+model::LogitsFilter ToolNameConstraint::filter(std::optional<std::string> first_line) const {
   model::LogitsFilter f;
-  f.wants = [this](std::span<const model::TokenId> generated) { return header(generated).has_value(); };
-  f.apply = [this](std::span<const model::TokenId> generated, std::span<float> logits) {
-    const std::optional<std::string> h = header(generated);
+  f.wants = [this](std::span<const model::TokenId> generated) { return open_header(generated).has_value(); };
+  f.apply = [this, first_line = std::move(first_line)](std::span<const model::TokenId> generated,
+                                                        std::span<float> logits) {
+    const std::optional<OpenHeader> h = open_header(generated);
     if (!h) return;
+    const bool forced = h->first && first_line.has_value();
+    const std::span<const std::string> names =
+        forced ? (first_line->empty() ? std::span<const std::string>() : std::span<const std::string>(&*first_line, 1))
+               : std::span<const std::string>(names_);
+    const bool answer = !forced || first_line->empty();
     for (std::size_t id = 0; id < logits.size(); ++id) {
-      if (!allowed(*h, static_cast<model::TokenId>(id))) logits[id] = -INFINITY;
+      if (!allowed_in(h->text, static_cast<model::TokenId>(id), names, answer)) logits[id] = -INFINITY;
     }
   };
   return f;
+}
+
+double ToolNameConstraint::line_score(std::span<const float> rows, std::span<const model::TokenId> tokens) const {
+  // The model's rows may be wider than the tokenizer's vocabulary (GLM-4 pads its output layer).
+  const std::size_t vocab = rows.size() / (tokens.size() + 1);
+  if (vocab == 0 || rows.size() != (tokens.size() + 1) * vocab) return -std::numeric_limits<double>::infinity();
+  double total = 0.0;
+  for (std::size_t i = 0; i <= tokens.size(); ++i) {
+    const std::span<const float> row = rows.subspan(i * vocab, vocab);
+    const double norm = log_sum_exp(row);
+    if (i < tokens.size()) {
+      const auto id = static_cast<std::size_t>(tokens[i]);
+      if (id >= vocab) return -std::numeric_limits<double>::infinity();
+      total += static_cast<double>(row[id]) - norm;
+    } else {
+      total += log_sum_exp(row, line_ends_) - norm;
+    }
+  }
+  return total / static_cast<double>(tokens.size() + 1);
+}
+
+Result<std::string> ToolNameConstraint::choose(model::LanguageModel& model, const model::CancelToken* cancel) const {
+  // Candidates: the empty line (an answer) first, then the names in their order; ties go to the earlier one.
+  std::vector<std::vector<model::TokenId>> lines;
+  lines.reserve(encoded_.size() + 1);
+  lines.emplace_back();
+  lines.insert(lines.end(), encoded_.begin(), encoded_.end());
+  std::vector<double> scores(lines.size(), -std::numeric_limits<double>::infinity());
+  ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
+      lines, [&](std::size_t i, std::span<const float> rows) { scores[i] = line_score(rows, lines[i]); }, cancel));
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < scores.size(); ++i) {
+    if (scores[i] > scores[best]) best = i;
+  }
+  return best == 0 ? std::string() : names_[best - 1];
 }
 
 }  // namespace alltools::agent

@@ -1,10 +1,19 @@
 // ToolNameConstraint: constrained decoding of the header line GLM-4 writes right after <|assistant|>. That line is
 // empty (an answer follows) or the name of the tool being called (`<|assistant|>{name}\n{body}`); with the
 // constraint the model can only write one of the tools it was given, never a name that does not exist. Everything
-// after the header line is left to the model. Small models profit most: they pick the right kind of function
-// but drift into names from their training data; big ones rarely notice it.
+// after the header line is left to the model.
 //
-// Costs one pass over the vocabulary per header token (a few per segment); a remote backend ignores the filter.
+// Two ways to use it:
+// - filter(): token by token, each header token must keep the line a prefix of a tool name (or end it as an empty
+//   line or a whole name). The first token decides: small models often pick the right kind of function by its
+//   later tokens but the wrong first token (a name's prefix such as "my_" or "svc_").
+// - choose() + filter(choice): the whole header line is chosen before generating, as the allowed line the model
+//   gives the highest mean log-probability per token (its tokens, then a token that ends the line), and the first
+//   header is then held to that line. The choice is the model's own preference over complete lines, always the
+//   best one (also when sampling: which tool to call is a decision, not text). Measured on the embedded model's
+//   held-out function suite: 68 % first-token choice, 98 % by total log-probability, 100 % by the mean.
+//   Costs one short forward pass per allowed line (tool names are a few tokens each).
+//
 // Thread-safety: immutable after construction; filter() captures `this`, which must outlive the generate() call.
 #pragma once
 
@@ -13,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "model/language_model.h"
 #include "model/tokenizer.h"
 
@@ -25,7 +35,19 @@ class ToolNameConstraint {
   ToolNameConstraint(const model::Tokenizer& tokenizer, std::vector<std::string> names, model::TokenId assistant,
                      bool starts_in_header);
 
-  model::LogitsFilter filter() const;
+  // With `first_line`, the header line at the start of the generation must be exactly that line ("" = an answer);
+  // headers after an <|assistant|> the model writes itself are constrained to the tool names as without it.
+  model::LogitsFilter filter(std::optional<std::string> first_line = std::nullopt) const;
+
+  // The header line the model prefers after the cache content of `model` (which must end with <|assistant|>):
+  // "" or one of the names. Leaves the model's cache as it was. Errors: kUnsupported where the backend has no
+  // logits (a remote model: use filter() alone), the model's errors (kCancelled, kOutOfRange).
+  Result<std::string> choose(model::LanguageModel& model, const model::CancelToken* cancel = nullptr) const;
+
+  // Mean log-probability per token of a header line spelled by `tokens`, given the model's logits `rows`
+  // ((tokens.size() + 1) equal rows, as LanguageModel::continuation_logits gives them): each token in turn,
+  // then the probability mass of the tokens that end the line (their bytes start with '\n').
+  double line_score(std::span<const float> rows, std::span<const model::TokenId> tokens) const;
 
   // The header bytes written so far, or nullopt when the tokens are not inside a header line.
   std::optional<std::string> header(std::span<const model::TokenId> generated) const;
@@ -34,8 +56,20 @@ class ToolNameConstraint {
   bool allowed(const std::string& header, model::TokenId id) const;
 
  private:
+  // The open header line and whether it is the generation's first one (no <|assistant|> generated before it).
+  struct OpenHeader {
+    std::string text;
+    bool first = false;
+  };
+  std::optional<OpenHeader> open_header(std::span<const model::TokenId> generated) const;
+  // allowed() for an explicit set of lines: `names`, and the empty line when `answer` is true.
+  bool allowed_in(const std::string& header, model::TokenId id, std::span<const std::string> names,
+                  bool answer) const;
+
   std::vector<std::string> pieces_;  // bytes of each ordinary token
   std::vector<bool> special_;
+  std::vector<model::TokenId> line_ends_;       // ordinary tokens whose bytes start with '\n'
+  std::vector<std::vector<model::TokenId>> encoded_;  // encode(name) for each of names_
   std::vector<std::string> names_;
   model::TokenId assistant_;
   bool starts_in_header_;

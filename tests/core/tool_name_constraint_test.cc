@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "tests/core/agent_test_support.h"
 
@@ -80,6 +82,69 @@ TEST_F(ToolNameConstraintTest, FilterMasksExactlyTheForbiddenIds) {
   EXPECT_GT(kept, 0);
   EXPECT_LT(kept, 40);  // "r", "ro", "rowser", "rowser\n", ... — a handful of 151k
   EXPECT_FALSE(f.wants(ids("simple_browser\nsearch(")));
+}
+
+// The ids a filter leaves finite for `generated`.
+std::vector<TokenId> kept_ids(const model::LogitsFilter& f, std::span<const TokenId> generated, int vocab) {
+  std::vector<float> logits(static_cast<std::size_t>(vocab), 0.0f);
+  if (f.wants(generated)) f.apply(generated, logits);
+  std::vector<TokenId> kept;
+  for (std::size_t id = 0; id < logits.size(); ++id)
+    if (!std::isinf(logits[id])) kept.push_back(static_cast<TokenId>(id));
+  return kept;
+}
+
+TEST_F(ToolNameConstraintTest, ChosenFirstLineHoldsOnlyTheFirstHeader) {
+  const ToolNameConstraint c(*tok_, {"python", "get_weather", "get_weather_v2"}, assistant_, true);
+  const int vocab = tok_->vocab_size();
+  const model::LogitsFilter weather = c.filter(std::string("get_weather"));
+  for (TokenId id : kept_ids(weather, {}, vocab)) {
+    const TokenId one[] = {id};
+    const std::string piece = tok_->decode_bytes(one);
+    EXPECT_EQ(std::string("get_weather").rfind(piece, 0), 0u) << "'" << piece << "' is not a prefix of get_weather";
+  }
+  // At the end of the chosen name only the line end is left (not the longer get_weather_v2).
+  for (TokenId id : kept_ids(weather, ids("get_weather"), vocab)) {
+    const TokenId one[] = {id};
+    EXPECT_EQ(tok_->decode_bytes(one).front(), '\n');
+  }
+  // The chosen answer line: the first token must end the (empty) line.
+  const std::vector<TokenId> answer = kept_ids(c.filter(std::string()), {}, vocab);
+  ASSERT_FALSE(answer.empty());
+  for (TokenId id : answer) {
+    const TokenId one[] = {id};
+    EXPECT_EQ(tok_->decode_bytes(one).front(), '\n');
+  }
+  // A header the model opens itself later in the same generation may name any tool again.
+  std::vector<TokenId> later = ids("get_weather\n{\"city\": \"Oslo\"}");
+  later.push_back(assistant_);
+  const std::vector<TokenId> again = kept_ids(weather, later, vocab);
+  EXPECT_EQ(again, kept_ids(c.filter(), later, vocab));
+  EXPECT_NE(std::find(again.begin(), again.end(), ids("python")[0]), again.end());
+}
+
+TEST_F(ToolNameConstraintTest, LineScoreIsTheMeanLogProbabilityOfTokensAndLineEnd) {
+  const ToolNameConstraint c(*tok_, {"python"}, assistant_, true);
+  const std::vector<TokenId> line = ids("python");
+  ASSERT_EQ(line.size(), 1u);
+  // Rows wider than the tokenizer (GLM-4 pads its output layer): uniform logits, except that the name's token
+  // gets e^2 times the weight in the first row.
+  const std::size_t width = static_cast<std::size_t>(tok_->vocab_size()) + 64;
+  std::vector<float> rows(2 * width, 0.0f);
+  rows[static_cast<std::size_t>(line[0])] = 2.0f;
+  int line_ends = 0;
+  for (int id = 0; id < tok_->vocab_size(); ++id) {
+    const TokenId one[] = {id};
+    if (!tok_->is_special(id) && tok_->decode_bytes(one).rfind('\n', 0) == 0) ++line_ends;
+  }
+  ASSERT_GT(line_ends, 0);
+  const double first = 2.0 - std::log(static_cast<double>(width) - 1.0 + std::exp(2.0));
+  const double end = std::log(static_cast<double>(line_ends)) - std::log(static_cast<double>(width));
+  EXPECT_NEAR(c.line_score(rows, line), (first + end) / 2.0, 1e-9);
+  // The empty line (an answer) is the line-end mass alone.
+  EXPECT_NEAR(c.line_score(std::span<const float>(rows).subspan(width), {}), end, 1e-9);
+  // Rows that do not fit the line's length score -infinity instead of reading out of bounds.
+  EXPECT_TRUE(std::isinf(c.line_score(std::span<const float>(rows).first(2 * width - 1), line)));
 }
 
 TEST(ToolNameConstraintEmbedded, WorksWithTheEmbeddedModelsTokenizer) {

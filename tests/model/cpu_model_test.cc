@@ -337,5 +337,64 @@ TEST(CpuModel, GenerateHonoursTheLogitsFilter) {
   EXPECT_NE(free->tokens[0], 9);
 }
 
+// continuation_logits: the rows of each alternative are the logits a real append would give, and afterwards the
+// cache, the kept logits and what generate() samples are as if nothing had run.
+TEST(CpuModel, ContinuationLogitsLeaveTheCacheAsItWas) {
+  auto m = open("glm-tiny-bf16");
+  auto ref = open("glm-tiny-bf16");
+  ASSERT_TRUE(m && ref);
+  const auto ids = prompt(12);
+  ASSERT_TRUE(m->append(ids).ok());
+  auto before = m->last_logits();
+  ASSERT_TRUE(before.ok());
+  const std::vector<std::vector<TokenId>> alternatives = {{5, 6, 7}, {}, {900}};
+  std::vector<std::vector<float>> seen(alternatives.size());
+  Status s = m->continuation_logits(alternatives, [&](std::size_t i, std::span<const float> rows) {
+    seen[i].assign(rows.begin(), rows.end());
+  });
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_TRUE(ref->append(ids).ok());
+  for (std::size_t i = 0; i < alternatives.size(); ++i) {
+    ASSERT_EQ(seen[i].size(), (alternatives[i].size() + 1) * 1024u) << i;
+    EXPECT_EQ(std::vector<float>(seen[i].begin(), seen[i].begin() + 1024), before.value()) << i;
+    if (alternatives[i].empty()) continue;
+    auto rows = ref->append_with_logits(alternatives[i]);
+    ASSERT_TRUE(rows.ok());
+    EXPECT_LT(max_diff(std::vector<float>(seen[i].begin() + 1024, seen[i].end()), rows.value()), 1e-5) << i;
+    ASSERT_TRUE(ref->rewind(12).ok());
+  }
+  EXPECT_EQ(m->position(), 12);
+  auto after = m->last_logits();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after.value(), before.value());
+  GenerateRequest req;
+  req.max_new_tokens = 5;
+  auto got = m->generate(req, nullptr);
+  auto want = ref->generate(req, nullptr);
+  ASSERT_TRUE(got.ok() && want.ok());
+  EXPECT_EQ(got->tokens, want->tokens);
+}
+
+TEST(CpuModel, ContinuationLogitsErrorsLoseNothing) {
+  auto m = open("glm-tiny-f32");
+  ASSERT_TRUE(m);
+  const auto ignore = [](std::size_t, std::span<const float>) {};
+  const std::vector<std::vector<TokenId>> one = {{3}};
+  Status empty = m->continuation_logits(one, ignore);  // nothing in the cache yet
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(m->append(prompt(6)).ok());
+  auto before = m->last_logits();
+  ASSERT_TRUE(before.ok());
+  int visits = 0;
+  const std::vector<std::vector<TokenId>> bad = {{4}, {4, 5000}};  // the second leaves the vocabulary
+  Status s = m->continuation_logits(bad, [&](std::size_t, std::span<const float>) { ++visits; });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(visits, 1);
+  EXPECT_EQ(m->position(), 6);
+  EXPECT_EQ(m->last_logits().value(), before.value());
+}
+
 }  // namespace
 }  // namespace alltools::model
