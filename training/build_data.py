@@ -84,8 +84,10 @@ def eval_suites(heldout_docs, seed, n_per_kind):
 _W = {}  # per worker process: tokenizer, documents
 
 
-def _worker_init(tokenizer_path, seed):
+def _worker_init(tokenizer_path, seed, weights=None, dialogue_seed=None):
     _W["tok"] = bpe.Tokenizer.load(tokenizer_path)
+    _W["weights"] = weights
+    _W["dialogue_seed"] = seed if dialogue_seed is None else dialogue_seed
     train_docs = corpus.make_corpus(seed, 150, 150)
     held = corpus.make_corpus(seed + 1, 60, 60, exclude_names={d["name"] for d in train_docs})
     _W["docs"] = train_docs
@@ -95,13 +97,15 @@ def _worker_init(tokenizer_path, seed):
 def encode_shard(job):
     """job = (seed, shard, n): n dialogues from their own seeded rngs. Returns flat arrays (ids int16, mask uint8,
     lengths int32), kinds and the first few dialogues as text."""
-    seed, shard, n = job
+    _, shard, n = job
+    seed = _W["dialogue_seed"]  # the corpus (and so what is held out) follows `seed`; the dialogues may not
     rng = random.Random(seed * 1000003 + shard)
     aux = random.Random(seed * 1000003 + shard + 500009)
     tok = _W["tok"]
     ids_all, mask_all, lens, kinds, sample = [], [], [], [], []
     for _ in range(n):
-        msgs, meta = dialogues.make_dialogue(rng, _W["docs"], "train", aux=aux, virtual_docs=_W["virtual"])
+        msgs, meta = dialogues.make_dialogue(rng, _W["docs"], "train", aux=aux, virtual_docs=_W["virtual"],
+                                             weights=_W["weights"])
         ids, mask = render(tok, msgs)
         ids_all += ids
         mask_all += mask
@@ -113,20 +117,21 @@ def encode_shard(job):
             kinds, sample)
 
 
-def build_encoded(tokenizer_path, seed, n_dialogues, workers, shard_size, time_limit):
+def build_encoded(tokenizer_path, seed, n_dialogues, workers, shard_size, time_limit, weights=None,
+                  dialogue_seed=None):
     """Encodes n_dialogues in parallel shards; stops collecting at time_limit seconds (0 = none)."""
     t0 = time.time()
     jobs = [(seed, s, min(shard_size, n_dialogues - s * shard_size)) for s in range((n_dialogues + shard_size - 1) // shard_size)]
     parts = {}
     if workers <= 1:
-        _worker_init(tokenizer_path, seed)
+        _worker_init(tokenizer_path, seed, weights, dialogue_seed)
         for j in jobs:
             parts[j[1]] = encode_shard(j)
             if time_limit and time.time() - t0 > time_limit:
                 break
     else:
         ctx = mp.get_context("fork")
-        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(tokenizer_path, seed))
+        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(tokenizer_path, seed, weights, dialogue_seed))
         try:
             it = pool.imap_unordered(_shard_with_id, jobs)
             while len(parts) < len(jobs):
@@ -169,6 +174,11 @@ def main():
     ap.add_argument("--shard-size", type=int, default=1000)
     ap.add_argument("--time-limit", type=float, default=0.0, help="seconds; keep the shards finished by then")
     ap.add_argument("--max-len", type=int, default=2048, help="drop dialogues longer than this many tokens")
+    ap.add_argument("--kind-weights", default="",
+                    help="dialogue mix instead of dialogues.KINDS, e.g. math=0.5,research=0.2 (unnamed kinds: 0)")
+    ap.add_argument("--dialogue-seed", type=int, default=None,
+                    help="seed of the dialogues only (default --seed); the corpora, and so what is held out, "
+                         "follow --seed")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
@@ -200,7 +210,9 @@ def main():
         tok.save(tok_path)
     tok = bpe.Tokenizer.load(tok_path)
 
-    parts = build_encoded(tok_path, args.seed, args.dialogues, args.workers, args.shard_size, args.time_limit)
+    weights = dialogues.parse_kind_weights(args.kind_weights) if args.kind_weights else None
+    parts = build_encoded(tok_path, args.seed, args.dialogues, args.workers, args.shard_size, args.time_limit,
+                          weights, args.dialogue_seed)
     ids = np.concatenate([p[0] for p in parts])
     mask = np.concatenate([p[1] for p in parts])
     lens = np.concatenate([p[2] for p in parts]).astype(np.int64)

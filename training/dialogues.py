@@ -732,15 +732,30 @@ def virtual_corpus(seed, n_per_lang, exclude_names):
     return out
 
 
-def make_dialogue(rng, docs, split, kind=None, lang=None, aux=None, virtual_docs=None):
+def parse_kind_weights(text):
+    """"math=0.5,research=0.2" -> {kind: weight} over every kind (unnamed kinds get 0), normalised to sum 1."""
+    known = {n for n, _, _ in KINDS}
+    out = dict.fromkeys(known, 0.0)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, w = part.partition("=")
+        if name not in known:
+            raise ValueError(f"unknown dialogue kind {name!r} (kinds: {', '.join(sorted(known))})")
+        out[name] = float(w)
+    total = sum(out.values())
+    if total <= 0:
+        raise ValueError("kind weights must have a positive sum")
+    return {k: v / total for k, v in out.items()}
+
+
+def make_dialogue(rng, docs, split, kind=None, lang=None, aux=None, virtual_docs=None, weights=None):
     """aux: a second random.Random for training-only variations (layouts the runtime produces); virtual_docs: pages
-    for research dialogues (virtual_corpus). Without them the draws from rng are the ones the eval suites were built
-    with."""
+    for research dialogues (virtual_corpus); weights: {kind: weight} instead of the KINDS mix (parse_kind_weights).
+    Without them the draws from rng are the ones the eval suites were built with."""
     lang = lang or rng.choice(["en", "zh"])
     if kind is None:
         x, acc = rng.random(), 0.0
         for name, fn, w in KINDS:
-            acc += w
+            acc += weights[name] if weights else w
             if x < acc:
                 kind = name
                 break

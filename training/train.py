@@ -264,6 +264,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default="", help="start from this exported model folder (fine-tuning) instead of a "
+                                               "random init; the size flags must match its config.json")
     ap.add_argument("--time-budget-min", type=float, default=0.0,
                     help="wall-clock budget: the LR decay starts early enough to end within it (0 = steps only)")
     ap.add_argument("--time-budget-s", type=float, default=0.0, help="the same in seconds, from the start of training")
@@ -311,6 +313,12 @@ def main():
             nn_std = 0.02 / math.sqrt(2 * cfg.num_hidden_layers)
             torch.nn.init.normal_(layer.self_attn.o_proj.weight, std=nn_std)
             torch.nn.init.normal_(layer.mlp.down_proj.weight, std=nn_std)
+    if args.init:
+        # fine-tuning: start from an exported model folder (its config must match the size flags)
+        import safetensors_io
+        weights = safetensors_io.load(os.path.join(args.init, "model.safetensors"))
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+        print("init from", args.init, flush=True)
     model.to(dev)
     n_params = sum(p.numel() for p in model.parameters())
     print("params", n_params, "device", dev, (torch.cuda.get_device_name(0) if use_cuda else f"threads {args.threads}"),
