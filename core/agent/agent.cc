@@ -179,9 +179,12 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
       const auto t_choice = clock_type::now();
       auto line = tool_names_->choose(model_, &model_cancel_);
       if (line.ok()) {
-        emit(Event{EventKind::kTiming, "", "", {{"header_choice", *line}, {"header_choice_seconds", since(t_choice)}},
+        emit(Event{EventKind::kTiming, "", "",
+                   {{"header_choice", line->line},
+                    {"header_choice_scored", line->scored},
+                    {"header_choice_seconds", since(t_choice)}},
                    0});
-        request.filter = tool_names_->filter(std::move(*line));
+        request.filter = tool_names_->filter(std::move(line->line));
       } else if (line.error().code == ErrorCode::kUnsupported) {
         request.filter = tool_names_->filter();
       } else {

@@ -24,7 +24,8 @@ enum class EventKind {
   kAnswer,         // text = the final answer of the turn (citations unresolved)
   kError,          // text = what went wrong; data = {"code": error code name}
   kTiming,         // data = {"prefill_tokens", "prefill_seconds", "decode_tokens", "decode_seconds", "tool_seconds",
-                   //         "header_choice" (the chosen tool-name line), "header_choice_seconds"}
+                   //         "header_choice" (the chosen tool-name line), "header_choice_scored" (names
+                   //         that needed a forward pass), "header_choice_seconds"}
   kContextShrunk,  // text = what was shortened; data = {"freed_tokens", "messages"}
   kMessage,        // a message appended to the conversation: data = {"role", "metadata", "content"}; sessions
                    // restore the conversation from these

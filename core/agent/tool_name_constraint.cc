@@ -140,20 +140,46 @@ double ToolNameConstraint::line_score(std::span<const float> rows, std::span<con
   return total / static_cast<double>(tokens.size() + 1);
 }
 
-Result<std::string> ToolNameConstraint::choose(model::LanguageModel& model, const model::CancelToken* cancel) const {
-  // Candidates: the empty line (an answer) first, then the names in their order; ties go to the earlier one.
-  std::vector<std::vector<model::TokenId>> lines;
-  lines.reserve(encoded_.size() + 1);
-  lines.emplace_back();
-  lines.insert(lines.end(), encoded_.begin(), encoded_.end());
-  std::vector<double> scores(lines.size(), -std::numeric_limits<double>::infinity());
+Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageModel& model,
+                                                              const model::CancelToken* cancel) const {
+  // The distribution after the cache: the empty line's score, and each name's first-token log-probability.
+  std::vector<float> first;
+  const std::vector<std::vector<model::TokenId>> none(1);
   ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
-      lines, [&](std::size_t i, std::span<const float> rows) { scores[i] = line_score(rows, lines[i]); }, cancel));
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < scores.size(); ++i) {
-    if (scores[i] > scores[best]) best = i;
+      none, [&](std::size_t, std::span<const float> rows) { first.assign(rows.begin(), rows.end()); }, cancel));
+  const double norm = log_sum_exp(first);
+  // Branch and bound, exact: a name's later tokens and line end have log-probability <= 0, so its mean is at most
+  // (first-token log-probability) / (tokens + 1). Names are scored best bound first until no bound can beat the
+  // best line so far (usually one or two forward passes however many tools there are). Ties go to the earlier
+  // line (the empty one, then the names in their order).
+  struct Candidate {
+    double bound;
+    std::size_t index;
+  };
+  std::vector<Candidate> order;
+  for (std::size_t i = 0; i < encoded_.size(); ++i) {
+    const auto id = encoded_[i].empty() ? first.size() : static_cast<std::size_t>(encoded_[i][0]);
+    if (id >= first.size()) continue;  // a name the model cannot spell (not in its vocabulary)
+    order.push_back({(static_cast<double>(first[id]) - norm) / static_cast<double>(encoded_[i].size() + 1), i});
   }
-  return best == 0 ? std::string() : names_[best - 1];
+  std::stable_sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) { return a.bound > b.bound; });
+  double best_score = line_score(first, {});
+  std::size_t best = 0;  // 0 = the empty line, i + 1 = names_[i]
+  int scored = 0;
+  for (const Candidate& c : order) {
+    if (c.bound < best_score) break;
+    if (c.bound == best_score && c.index + 1 > best) continue;
+    const std::vector<std::vector<model::TokenId>> line = {encoded_[c.index]};
+    double score = -std::numeric_limits<double>::infinity();
+    ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
+        line, [&](std::size_t, std::span<const float> rows) { score = line_score(rows, encoded_[c.index]); }, cancel));
+    ++scored;
+    if (score > best_score || (score == best_score && c.index + 1 < best)) {
+      best_score = score;
+      best = c.index + 1;
+    }
+  }
+  return Choice{best == 0 ? std::string() : names_[best - 1], scored};
 }
 
 }  // namespace alltools::agent

@@ -12,7 +12,7 @@
 //   header is then held to that line. The choice is the model's own preference over complete lines, always the
 //   best one (also when sampling: which tool to call is a decision, not text). Measured on the embedded model's
 //   held-out function suite: 68 % first-token choice, 98 % by total log-probability, 100 % by the mean.
-//   Costs one short forward pass per allowed line (tool names are a few tokens each).
+//   Costs a few short forward passes: names are scored best first until no other can beat the best line.
 //
 // Thread-safety: immutable after construction; filter() captures `this`, which must outlive the generate() call.
 #pragma once
@@ -40,9 +40,14 @@ class ToolNameConstraint {
   model::LogitsFilter filter(std::optional<std::string> first_line = std::nullopt) const;
 
   // The header line the model prefers after the cache content of `model` (which must end with <|assistant|>):
-  // "" or one of the names. Leaves the model's cache as it was. Errors: kUnsupported where the backend has no
-  // logits (a remote model: use filter() alone), the model's errors (kCancelled, kOutOfRange).
-  Result<std::string> choose(model::LanguageModel& model, const model::CancelToken* cancel = nullptr) const;
+  // "" or one of the names, and how many names needed a forward pass. Leaves the model's cache as it was.
+  // Errors: kUnsupported where the backend has no logits (a remote model: use filter() alone), the model's
+  // errors (kCancelled, kOutOfRange).
+  struct Choice {
+    std::string line;
+    int scored = 0;
+  };
+  Result<Choice> choose(model::LanguageModel& model, const model::CancelToken* cancel = nullptr) const;
 
   // Mean log-probability per token of a header line spelled by `tokens`, given the model's logits `rows`
   // ((tokens.size() + 1) equal rows, as LanguageModel::continuation_logits gives them): each token in turn,
