@@ -335,6 +335,7 @@ def main():
     if opt is None:
         opt = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, args.beta2), eps=1e-8)
     step, epoch, done_tokens, train_seconds = 0, 0, 0, 0.0
+    os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     if args.resume and os.path.exists(ckpt_path):
         ck = load_pt(ckpt_path)
