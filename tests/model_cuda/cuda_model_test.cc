@@ -202,6 +202,45 @@ TEST(CudaModel, RewindRecomputesAndAppendContinues) {
   EXPECT_FALSE(m->rewind(41).ok());
 }
 
+// continuation_logits on the device: each alternative's rows are those a real append gives, and afterwards the
+// kept logits (written back to the device) and the decode graph's next tokens are as if nothing had run.
+TEST(CudaModel, ContinuationLogitsLeaveTheCacheAndTheDecodeGraphAsTheyWere) {
+  SKIP_WITHOUT_GPU();
+  auto m = open_gpu(fixture_dir("glm-tiny-bf16"));
+  auto ref = open_gpu(fixture_dir("glm-tiny-bf16"));
+  ASSERT_TRUE(m && ref);
+  const auto ids = prompt(20);
+  ASSERT_TRUE(m->append(ids).ok());
+  ASSERT_TRUE(ref->append(ids).ok());
+  auto before = m->last_logits();
+  ASSERT_TRUE(before.ok());
+  const std::vector<std::vector<TokenId>> alternatives = {{5, 6, 7}, {}, {900, 3}};
+  std::vector<std::vector<float>> seen(alternatives.size());
+  Status s = m->continuation_logits(alternatives, [&](std::size_t i, std::span<const float> rows) {
+    seen[i].assign(rows.begin(), rows.end());
+  });
+  ASSERT_TRUE(s.ok()) << s.error();
+  const std::size_t vocab = static_cast<std::size_t>(m->info().vocab_size);
+  for (std::size_t i = 0; i < alternatives.size(); ++i) {
+    ASSERT_EQ(seen[i].size(), (alternatives[i].size() + 1) * vocab) << i;
+    EXPECT_EQ(max_diff(std::span<const float>(seen[i]).first(vocab), before.value()), 0.0) << i;
+    if (alternatives[i].empty()) continue;
+    auto rows = ref->append_with_logits(alternatives[i]);
+    ASSERT_TRUE(rows.ok());
+    EXPECT_LT(max_diff(std::span<const float>(seen[i]).subspan(vocab), rows.value()), 1e-3) << i;
+    ASSERT_TRUE(ref->rewind(20).ok());
+  }
+  EXPECT_EQ(m->position(), 20);
+  auto fresh = open_gpu(fixture_dir("glm-tiny-bf16"));  // never ran an alternative
+  ASSERT_TRUE(fresh && fresh->append(ids).ok());
+  GenerateRequest req;
+  req.max_new_tokens = 8;
+  auto got = m->generate(req, nullptr);
+  auto want = fresh->generate(req, nullptr);
+  ASSERT_TRUE(got.ok() && want.ok());
+  EXPECT_EQ(got->tokens, want->tokens);
+}
+
 TEST(CudaModel, SeededSamplingRepeatsAndStopIdsStop) {
   SKIP_WITHOUT_GPU();
   auto m = synthetic_gpu(W::kBF16);
