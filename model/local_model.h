@@ -33,6 +33,9 @@ class LocalModel : public LanguageModel {
   virtual std::uint64_t weight_bytes() const = 0;
   // Which kernels run: the CPU's SIMD set ("avx512", "avx2", "scalar") or the GPU ("cuda sm_90 ...").
   virtual std::string_view kernel_name() const = 0;
+  // The type activations are computed in: "f32" (the CPU backend, and CUDA with f32 weights) or "bf16" (CUDA with
+  // bf16 or int8 weights). Reference checks choose their tolerance by it.
+  virtual std::string_view compute_type() const = 0;
   // CPU worker threads (1 for the CUDA backend, whose host side is one thread).
   virtual int threads() const = 0;
 };

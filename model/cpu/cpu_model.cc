@@ -31,6 +31,7 @@ class CpuModelImpl final : public BatchedModel {
   }
   std::uint64_t weight_bytes() const override { return tf_->weights().total_bytes(); }
   std::string_view kernel_name() const override { return tf_->kernels().name; }
+  std::string_view compute_type() const override { return "f32"; }
   int threads() const override { return tf_->threads(); }
 
  protected:

@@ -18,8 +18,13 @@ constexpr int kDefaultPrefillChunk = 4096;
 // The CUDA backend behind BatchedModel's bookkeeping: logits stay on the device, sampling runs there too.
 class CudaModelImpl final : public BatchedModel {
  public:
-  CudaModelImpl(std::unique_ptr<CudaTransformer> tf, ModelInfo info, std::string kernel, cudaStream_t stream)
-      : BatchedModel(std::move(info)), tf_(std::move(tf)), kernel_(std::move(kernel)), stream_(stream) {}
+  CudaModelImpl(std::unique_ptr<CudaTransformer> tf, ModelInfo info, std::string kernel, std::string_view compute,
+                cudaStream_t stream)
+      : BatchedModel(std::move(info)),
+        tf_(std::move(tf)),
+        kernel_(std::move(kernel)),
+        compute_(compute),
+        stream_(stream) {}
   ~CudaModelImpl() override {
     tf_.reset();
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
@@ -32,6 +37,7 @@ class CudaModelImpl final : public BatchedModel {
   }
   std::uint64_t weight_bytes() const override { return tf_->weights().total_bytes; }
   std::string_view kernel_name() const override { return kernel_; }
+  std::string_view compute_type() const override { return compute_; }
   int threads() const override { return 1; }
 
  protected:
@@ -56,6 +62,7 @@ class CudaModelImpl final : public BatchedModel {
  private:
   std::unique_ptr<CudaTransformer> tf_;
   std::string kernel_;
+  std::string_view compute_;  // "f32" or "bf16" (a literal)
   cudaStream_t stream_ = nullptr;
   std::uint64_t rng_ = 0;
 };
@@ -110,7 +117,8 @@ Result<std::unique_ptr<LocalModel>> build(const ModelConfig& config, const std::
   const std::string kernel = std::string("cuda ") + prop.name + " sm_" + std::to_string(prop.major) +
                              std::to_string(prop.minor) + " " + cuda::dev_format_name(format);
   guard.s = nullptr;
-  return std::unique_ptr<LocalModel>(new CudaModelImpl(std::move(tf), std::move(info), kernel, stream));
+  const std::string_view compute = format == cuda::DevFormat::kF32 ? "f32" : "bf16";
+  return std::unique_ptr<LocalModel>(new CudaModelImpl(std::move(tf), std::move(info), kernel, compute, stream));
 }
 
 }  // namespace
