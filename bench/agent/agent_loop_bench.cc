@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/agent/agent.h"
-#include "tests/core/scripted_model.h"
+#include "model/scripted/scripted_model.h"
 #include "tools/functions/function_registry.h"
 
 namespace {
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
       script.push_back("lookup\n{\"key\": \"k" + std::to_string(t) + "_" + std::to_string(i) + "\"}<|observation|>");
     script.push_back("\nHere is what I found: every key has a value.<|user|>");
   }
-  testing::ScriptedModel scripted(**tokenizer, script);
+  model::ScriptedModel scripted(**tokenizer, script);
   TimedModel model(scripted);
   agent::AgentOptions options;
   options.limits.tool_calls_per_turn = calls;

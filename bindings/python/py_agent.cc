@@ -6,7 +6,7 @@
 
 #include "bindings/python/py_agent.h"
 #include "bindings/python/py_functions.h"
-#include "bindings/python/scripted_model.h"
+#include "model/scripted/scripted_model.h"
 #include "core/agent/agent.h"
 #include "core/agent/dispatcher.h"
 #include "model/cpu/cpu_model.h"
@@ -36,7 +36,8 @@ class PyAgent {
     tokenizer_ = std::move(tok).value();
     if (script && model_dir) throw py::value_error("alltools.Agent: give model= or script=, not both");
     if (script) {
-      model_ = std::make_unique<ScriptedModel>(*tokenizer_, *script);
+      model_ = std::make_unique<model::ScriptedModel>(*tokenizer_, *script,
+                                                      model::ScriptedModelOptions{.add_stop = true});
     } else if (model_dir) {
       auto m = model::load_cpu_model(*model_dir, model::CpuModelOptions{});
       if (!m.ok()) raise(m.error());

@@ -10,7 +10,7 @@
 
 #include "core/agent/session_store.h"
 #include "tests/core/agent_test_support.h"
-#include "tests/core/scripted_model.h"
+#include "model/scripted/scripted_model.h"
 #include "tools/functions/function_registry.h"
 
 namespace alltools::agent {
@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 using protocol::glm4::Role;
 using testing::EventLog;
-using testing::ScriptedModel;
+using model::ScriptedModel;
 using namespace std::chrono_literals;
 
 // A real user function: get_weather(city_name) -> {"city": ..., "weather": "sunny", "call": n}.
@@ -188,7 +188,7 @@ TEST_F(AgentLoopTest, ContextBudgetShortensOldestObservationsFirst) {
   for (int i = 0; i < 4; ++i) script.push_back("get_weather\n{\"city_name\": \"C" + std::to_string(i) + "\"}<|observation|>");
   script.push_back("\nAll sunny.<|user|>");
   // The tools prompt is ~150 tokens; each observation ~200; 4 of them do not fit in 900 with 256 reserved.
-  ScriptedModel model(*tokenizer_, script, /*max_context=*/900);
+  ScriptedModel model(*tokenizer_, script, {.max_context = 900});
   AgentOptions o;
   o.limits.context_reserve_tokens = 256;
   auto agent = make_agent(model, o);
@@ -210,7 +210,7 @@ TEST_F(AgentLoopTest, ContextBudgetShortensOldestObservationsFirst) {
 }
 
 TEST_F(AgentLoopTest, ContextThatCannotFitIsAnError) {
-  ScriptedModel model(*tokenizer_, {"\nhi<|user|>"}, /*max_context=*/40);
+  ScriptedModel model(*tokenizer_, {"\nhi<|user|>"}, {.max_context = 40});
   auto agent = make_agent(model);
   TurnResult r = agent->run_turn(std::string(400, 'a') + " tell me everything");
   EXPECT_EQ(r.status, TurnStatus::kError);
@@ -284,7 +284,7 @@ TEST_F(AgentLoopTest, CancellationEndsTheStepNotTheConversation) {
   EXPECT_EQ(log_.of(EventKind::kObservation).back().text, "Cancelled by the user.");
 
   // Cancellation while tokens stream.
-  model.token_delay = 5ms;
+  model.set_token_delay(5ms);
   std::thread canceller2([&] {
     std::this_thread::sleep_for(30ms);
     agent->cancel();
@@ -294,7 +294,7 @@ TEST_F(AgentLoopTest, CancellationEndsTheStepNotTheConversation) {
   EXPECT_EQ(r.status, TurnStatus::kCancelled) << r.reason;
 
   // The conversation goes on; the half-generated answer is not part of it.
-  model.token_delay = 0ms;
+  model.set_token_delay(0ms);
   r = agent->run_turn("And now?");
   EXPECT_EQ(r.status, TurnStatus::kAnswer) << r.reason;
   EXPECT_EQ(r.answer, "Fresh answer.");

@@ -6,7 +6,7 @@
 
 #include "core/agent/agent.h"
 #include "tests/core/agent_test_support.h"
-#include "tests/core/scripted_model.h"
+#include "model/scripted/scripted_model.h"
 #include "tests/remote/loopback_http_server.h"
 #include "tools/browser/browser_tool.h"
 #include "tools/browser/local_index.h"
@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::EventLog;
-using testing::ScriptedModel;
+using model::ScriptedModel;
 
 using AgentResearchTest = testing::AgentFixture;
 

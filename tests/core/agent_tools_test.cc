@@ -7,7 +7,7 @@
 
 #include "core/agent/agent.h"
 #include "tests/core/agent_test_support.h"
-#include "tests/core/scripted_model.h"
+#include "model/scripted/scripted_model.h"
 #include "tests/remote/loopback_http_server.h"
 #include "tools/image/image_tool.h"
 #include "tools/python/python_tool.h"
@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::EventLog;
-using testing::ScriptedModel;
+using model::ScriptedModel;
 
 using AgentToolsTest = testing::AgentFixture;
 
