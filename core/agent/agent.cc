@@ -185,8 +185,8 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
                     {"header_choice_seconds", since(t_choice)}},
                    0});
         request.filter = tool_names_->filter(std::move(line->line));
-      } else if (line.error().code == ErrorCode::kUnsupported) {
-        request.filter = tool_names_->filter();
+      } else if (line.error().code == ErrorCode::kUnsupported || line.error().code == ErrorCode::kOutOfRange) {
+        request.filter = tool_names_->filter();  // no logits (remote), or no room left to try a name
       } else {
         return line.error();
       }
