@@ -142,16 +142,25 @@ double ToolNameConstraint::line_score(std::span<const float> rows, std::span<con
 
 Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageModel& model,
                                                               const model::CancelToken* cancel) const {
-  // The distribution after the cache: the empty line's score, and each name's first-token log-probability.
+  // The distribution after the cache decides between answering and calling: the probability of ending the header
+  // line at once against that of starting a tool name (any token that can begin one), as sampling would.
   std::vector<float> first;
   const std::vector<std::vector<model::TokenId>> none(1);
   ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
       none, [&](std::size_t, std::span<const float> rows) { first.assign(rows.begin(), rows.end()); }, cancel));
   const double norm = log_sum_exp(first);
-  // Branch and bound, exact: a name's later tokens and line end have log-probability <= 0, so its mean is at most
-  // (first-token log-probability) / (tokens + 1). Names are scored best bound first until no bound can beat the
-  // best line so far (usually one or two forward passes however many tools there are). Ties go to the earlier
-  // line (the empty one, then the names in their order).
+  std::vector<model::TokenId> starts;  // tokens that begin (or are) a tool name
+  const std::string empty;
+  for (std::size_t id = 0; id < first.size(); ++id) {
+    if (allowed_in(empty, static_cast<model::TokenId>(id), names_, /*answer=*/false)) {
+      starts.push_back(static_cast<model::TokenId>(id));
+    }
+  }
+  if (log_sum_exp(first, starts) <= log_sum_exp(first, line_ends_)) return Choice{};
+  // Which tool: the name with the best mean log-probability per token, by branch and bound (exact). A name's later
+  // tokens and line end have log-probability <= 0, so its mean is at most (first-token log-probability) /
+  // (tokens + 1); names are scored best bound first until no bound can beat the best so far (usually one or two
+  // forward passes however many tools there are). Ties go to the name listed first.
   struct Candidate {
     double bound;
     std::size_t index;
@@ -163,23 +172,24 @@ Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageMod
     order.push_back({(static_cast<double>(first[id]) - norm) / static_cast<double>(encoded_[i].size() + 1), i});
   }
   std::stable_sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) { return a.bound > b.bound; });
-  double best_score = line_score(first, {});
-  std::size_t best = 0;  // 0 = the empty line, i + 1 = names_[i]
+  double best_score = -std::numeric_limits<double>::infinity();
+  std::size_t best = encoded_.size();
   int scored = 0;
   for (const Candidate& c : order) {
     if (c.bound < best_score) break;
-    if (c.bound == best_score && c.index + 1 > best) continue;
+    if (c.bound == best_score && c.index > best) continue;
     const std::vector<std::vector<model::TokenId>> line = {encoded_[c.index]};
     double score = -std::numeric_limits<double>::infinity();
     ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
         line, [&](std::size_t, std::span<const float> rows) { score = line_score(rows, encoded_[c.index]); }, cancel));
     ++scored;
-    if (score > best_score || (score == best_score && c.index + 1 < best)) {
+    if (best == encoded_.size() || score > best_score || (score == best_score && c.index < best)) {
       best_score = score;
-      best = c.index + 1;
+      best = c.index;
     }
   }
-  return Choice{best == 0 ? std::string() : names_[best - 1], scored};
+  if (best == encoded_.size()) return Choice{{}, scored};
+  return Choice{names_[best], scored};
 }
 
 }  // namespace alltools::agent

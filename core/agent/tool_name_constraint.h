@@ -7,12 +7,13 @@
 // - filter(): token by token, each header token must keep the line a prefix of a tool name (or end it as an empty
 //   line or a whole name). The first token decides: small models often pick the right kind of function by its
 //   later tokens but the wrong first token (a name's prefix such as "my_" or "svc_").
-// - choose() + filter(choice): the whole header line is chosen before generating, as the allowed line the model
-//   gives the highest mean log-probability per token (its tokens, then a token that ends the line), and the first
-//   header is then held to that line. The choice is the model's own preference over complete lines, always the
-//   best one (also when sampling: which tool to call is a decision, not text). Measured on the embedded model's
-//   held-out function suite: 68 % first-token choice, 98 % by total log-probability, 100 % by the mean.
-//   Costs a few short forward passes: names are scored best first until no other can beat the best line.
+// - choose() + filter(choice): the first header line is chosen before generating, in two decisions. Answer or
+//   call: whichever the model gives more probability, ending the line at once or starting a tool name. Which tool: the name the model gives the highest mean log-probability per token (its tokens,
+//   then a token that ends the line), scored over whole names by branch and bound (exact; usually one or two
+//   short forward passes). The first header is then held to that line. Always the best line, also when sampling:
+//   which tool to call is a decision, not text. Measured on the embedded model's held-out function suite: the
+//   first-token choice picks the right function 68-69 %, whole names by total log-probability 98 %, by the mean
+//   100 %.
 //
 // Thread-safety: immutable after construction; filter() captures `this`, which must outlive the generate() call.
 #pragma once
@@ -39,8 +40,8 @@ class ToolNameConstraint {
   // headers after an <|assistant|> the model writes itself are constrained to the tool names as without it.
   model::LogitsFilter filter(std::optional<std::string> first_line = std::nullopt) const;
 
-  // The header line the model prefers after the cache content of `model` (which must end with <|assistant|>):
-  // "" or one of the names, and how many names needed a forward pass. Leaves the model's cache as it was.
+  // The header line chosen after the cache content of `model` (which must end with <|assistant|>), as described
+  // above: "" (an answer) or one of the names, and how many names needed a forward pass. Leaves the model's cache as it was.
   // Errors: kUnsupported where the backend has no logits (a remote model: use filter() alone), the model's
   // errors (kCancelled, kOutOfRange).
   struct Choice {

@@ -171,4 +171,16 @@ TEST_F(EmbeddedRun, FunctionTaskCallsTheFunctionThatFitsTheTask) {
   EXPECT_NE(answers.front().find("马德里"), std::string::npos) << answers.front();
 }
 
+// Chit-chat is answered directly: the header choice weighs ending the header line at once (an answer) against
+// starting any tool name, so the tools listed in the system prompt do not draw a call.
+TEST_F(EmbeddedRun, ChatIsAnsweredWithoutATool) {
+  const CliRun r = run_cli("run --json -y --threads 1 --sessions-dir " + quote(dir_.string()) + " " + quote("你是大模型吗？"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(first_segment_tool(r), "");
+  EXPECT_TRUE(texts_of(r, "tool_call").empty());
+  const auto answers = texts_of(r, "answer");
+  ASSERT_EQ(answers.size(), 1u) << "the turn did not end with an answer";
+  EXPECT_FALSE(answers.front().empty());
+}
+
 }  // namespace
