@@ -84,9 +84,10 @@ def eval_suites(heldout_docs, seed, n_per_kind):
 _W = {}  # per worker process: tokenizer, documents
 
 
-def _worker_init(tokenizer_path, seed, weights=None, dialogue_seed=None):
+def _worker_init(tokenizer_path, seed, weights=None, dialogue_seed=None, math_weights=None):
     _W["tok"] = bpe.Tokenizer.load(tokenizer_path)
     _W["weights"] = weights
+    _W["math_weights"] = math_weights
     _W["dialogue_seed"] = seed if dialogue_seed is None else dialogue_seed
     train_docs = corpus.make_corpus(seed, 150, 150)
     held = corpus.make_corpus(seed + 1, 60, 60, exclude_names={d["name"] for d in train_docs})
@@ -105,7 +106,7 @@ def encode_shard(job):
     ids_all, mask_all, lens, kinds, sample = [], [], [], [], []
     for _ in range(n):
         msgs, meta = dialogues.make_dialogue(rng, _W["docs"], "train", aux=aux, virtual_docs=_W["virtual"],
-                                             weights=_W["weights"])
+                                             weights=_W["weights"], math_weights=_W["math_weights"])
         ids, mask = render(tok, msgs)
         ids_all += ids
         mask_all += mask
@@ -118,20 +119,20 @@ def encode_shard(job):
 
 
 def build_encoded(tokenizer_path, seed, n_dialogues, workers, shard_size, time_limit, weights=None,
-                  dialogue_seed=None):
+                  dialogue_seed=None, math_weights=None):
     """Encodes n_dialogues in parallel shards; stops collecting at time_limit seconds (0 = none)."""
     t0 = time.time()
     jobs = [(seed, s, min(shard_size, n_dialogues - s * shard_size)) for s in range((n_dialogues + shard_size - 1) // shard_size)]
     parts = {}
     if workers <= 1:
-        _worker_init(tokenizer_path, seed, weights, dialogue_seed)
+        _worker_init(tokenizer_path, seed, weights, dialogue_seed, math_weights)
         for j in jobs:
             parts[j[1]] = encode_shard(j)
             if time_limit and time.time() - t0 > time_limit:
                 break
     else:
         ctx = mp.get_context("fork")
-        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(tokenizer_path, seed, weights, dialogue_seed))
+        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(tokenizer_path, seed, weights, dialogue_seed, math_weights))
         try:
             it = pool.imap_unordered(_shard_with_id, jobs)
             while len(parts) < len(jobs):
@@ -176,6 +177,8 @@ def main():
     ap.add_argument("--max-len", type=int, default=2048, help="drop dialogues longer than this many tokens")
     ap.add_argument("--kind-weights", default="",
                     help="dialogue mix instead of dialogues.KINDS, e.g. math=0.5,research=0.2 (unnamed kinds: 0)")
+    ap.add_argument("--math-templates", default="",
+                    help="curriculum: math_problem template weights, e.g. 8=12 (averages) (others 1)")
     ap.add_argument("--dialogue-seed", type=int, default=None,
                     help="seed of the dialogues only (default --seed); the corpora, and so what is held out, "
                          "follow --seed")
@@ -211,8 +214,9 @@ def main():
     tok = bpe.Tokenizer.load(tok_path)
 
     weights = dialogues.parse_kind_weights(args.kind_weights) if args.kind_weights else None
+    math_weights = {int(k): float(v) for k, v in (p.split("=") for p in args.math_templates.split(",") if p)}
     parts = build_encoded(tok_path, args.seed, args.dialogues, args.workers, args.shard_size, args.time_limit,
-                          weights, args.dialogue_seed)
+                          weights, args.dialogue_seed, math_weights or None)
     ids = np.concatenate([p[0] for p in parts])
     mask = np.concatenate([p[1] for p in parts])
     lens = np.concatenate([p[2] for p in parts]).astype(np.int64)

@@ -92,11 +92,16 @@ ITEMS = [("notebooks", "本笔记本", "本"), ("apples", "个苹果", "个"), (
          ("tickets", "张票", "张"), ("books", "本书", "本"), ("cups", "个杯子", "个")]
 
 
-def math_problem(rng, lang, split):
-    """Returns (question, code, answer template with {r})."""
+MATH_TEMPLATES = 12  # the kinds of problem math_problem draws from (k below)
+
+
+def math_problem(rng, lang, split, weights=None):
+    """Returns (question, code, answer template with {r}). weights: {template k: weight} (others 1) to draw some
+    kinds more often in training data (a curriculum); without it the draws are the ones the eval suites used."""
     names = (EN_NAMES if lang == "en" else ZH_NAMES) if split == "train" else (EN_NAMES_HELD if lang == "en" else ZH_NAMES_HELD)
     who = rng.choice(names)
-    k = rng.randrange(12)
+    k = rng.randrange(MATH_TEMPLATES) if not weights else \
+        rng.choices(range(MATH_TEMPLATES), [weights.get(i, 1.0) for i in range(MATH_TEMPLATES)])[0]
     R = rng.randint
     if k == 0:
         a, b, c = R(11, 999), R(2, 99), R(1, 999)
@@ -246,7 +251,7 @@ def dlg_math(rng, lang, split, ctx):
     if ctx.get("aux") is not None and ctx["aux"].random() < 0.3:
         q, code, ans = math_problem_extra(rng, lang)
     else:
-        q, code, ans = math_problem(rng, lang, split)
+        q, code, ans = math_problem(rng, lang, split, ctx.get("math_weights"))
     builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
     out, ok = run_python(code)
     assert ok, code
@@ -747,9 +752,11 @@ def parse_kind_weights(text):
     return {k: v / total for k, v in out.items()}
 
 
-def make_dialogue(rng, docs, split, kind=None, lang=None, aux=None, virtual_docs=None, weights=None):
+def make_dialogue(rng, docs, split, kind=None, lang=None, aux=None, virtual_docs=None, weights=None,
+                  math_weights=None):
     """aux: a second random.Random for training-only variations (layouts the runtime produces); virtual_docs: pages
-    for research dialogues (virtual_corpus); weights: {kind: weight} instead of the KINDS mix (parse_kind_weights).
+    for research dialogues (virtual_corpus); weights: {kind: weight} instead of the KINDS mix (parse_kind_weights);
+    math_weights: {math template: weight} (math_problem).
     Without them the draws from rng are the ones the eval suites were built with."""
     lang = lang or rng.choice(["en", "zh"])
     if kind is None:
@@ -763,7 +770,7 @@ def make_dialogue(rng, docs, split, kind=None, lang=None, aux=None, virtual_docs
             kind = "chat"
     fn = dict((n, f) for n, f, _ in KINDS)[kind]
     ctx = {"docs": docs, "functions": lambda r: random_functions(r, lang, r.choice([1, 1, 2])) if r.random() < 0.12 else [],
-           "aux": aux, "virtual_docs": virtual_docs}
+           "aux": aux, "virtual_docs": virtual_docs, "math_weights": math_weights}
     msgs, meta = fn(rng, lang, split, ctx)
     meta.update(kind=kind, lang=lang)
     # sometimes a second turn follows in the same session
