@@ -137,7 +137,7 @@ double ToolNameConstraint::line_score(std::span<const float> rows, std::span<con
       total += log_sum_exp(row, line_ends_) - norm;
     }
   }
-  return total / static_cast<double>(tokens.size() + 1);
+  return total / std::sqrt(static_cast<double>(tokens.size() + 1));
 }
 
 Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageModel& model,
@@ -157,10 +157,10 @@ Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageMod
     }
   }
   if (log_sum_exp(first, starts) <= log_sum_exp(first, line_ends_)) return Choice{};
-  // Which tool: the name with the best mean log-probability per token, by branch and bound (exact). A name's later
-  // tokens and line end have log-probability <= 0, so its mean is at most (first-token log-probability) /
-  // (tokens + 1); names are scored best bound first until no bound can beat the best so far (usually one or two
-  // forward passes however many tools there are). Ties go to the name listed first.
+  // Which tool: the name with the best line_score, by branch and bound (exact). A name's later tokens and line
+  // end have log-probability <= 0, so its score is at most (first-token log-probability) / sqrt(tokens + 1);
+  // names are scored best bound first until no bound can beat the best so far (usually one or two forward passes
+  // however many tools there are). Ties go to the name listed first.
   struct Candidate {
     double bound;
     std::size_t index;
@@ -169,7 +169,8 @@ Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageMod
   for (std::size_t i = 0; i < encoded_.size(); ++i) {
     const auto id = encoded_[i].empty() ? first.size() : static_cast<std::size_t>(encoded_[i][0]);
     if (id >= first.size()) continue;  // a name the model cannot spell (not in its vocabulary)
-    order.push_back({(static_cast<double>(first[id]) - norm) / static_cast<double>(encoded_[i].size() + 1), i});
+    order.push_back({(static_cast<double>(first[id]) - norm) / std::sqrt(static_cast<double>(encoded_[i].size() + 1)),
+                     i});
   }
   std::stable_sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) { return a.bound > b.bound; });
   double best_score = -std::numeric_limits<double>::infinity();

@@ -123,7 +123,7 @@ TEST_F(ToolNameConstraintTest, ChosenFirstLineHoldsOnlyTheFirstHeader) {
   EXPECT_NE(std::find(again.begin(), again.end(), ids("python")[0]), again.end());
 }
 
-TEST_F(ToolNameConstraintTest, LineScoreIsTheMeanLogProbabilityOfTokensAndLineEnd) {
+TEST_F(ToolNameConstraintTest, LineScoreIsTheLengthNormalisedLogProbabilityOfTokensAndLineEnd) {
   const ToolNameConstraint c(*tok_, {"python"}, assistant_, true);
   const std::vector<TokenId> line = ids("python");
   ASSERT_EQ(line.size(), 1u);
@@ -140,7 +140,7 @@ TEST_F(ToolNameConstraintTest, LineScoreIsTheMeanLogProbabilityOfTokensAndLineEn
   ASSERT_GT(line_ends, 0);
   const double first = 2.0 - std::log(static_cast<double>(width) - 1.0 + std::exp(2.0));
   const double end = std::log(static_cast<double>(line_ends)) - std::log(static_cast<double>(width));
-  EXPECT_NEAR(c.line_score(rows, line), (first + end) / 2.0, 1e-9);
+  EXPECT_NEAR(c.line_score(rows, line), (first + end) / std::sqrt(2.0), 1e-9);
   // The empty line (an answer) is the line-end mass alone.
   EXPECT_NEAR(c.line_score(std::span<const float>(rows).subspan(width), {}), end, 1e-9);
   // Rows that do not fit the line's length score -infinity instead of reading out of bounds.
