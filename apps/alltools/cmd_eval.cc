@@ -10,6 +10,7 @@
 // math answers, research answers citing a page that contains the answer, function answers.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -181,6 +183,15 @@ struct Rate {
   int good = 0, total = 0;
   void add(bool ok) { good += ok ? 1 : 0, ++total; }
   double pct() const { return total ? 100.0 * good / total : 0.0; }
+  // Wilson score interval at 95 % (z = 1.96), in percent: what the suite's size can tell apart (100 tasks at 90 %:
+  // about 83-95).
+  std::pair<double, double> interval() const {
+    if (total == 0) return {0.0, 0.0};
+    const double z = 1.96, n = total, p = static_cast<double>(good) / n;
+    const double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
+    const double half = z * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n);
+    return {100.0 * std::max(0.0, centre - half), 100.0 * std::min(1.0, centre + half)};
+  }
 };
 
 int run_eval(int argc, char** argv) {
@@ -248,9 +259,11 @@ int run_eval(int argc, char** argv) {
     if (o.cite_ok) cite.add(*o.cite_ok);
     if (o.answer_ok) answer.add(*o.answer_ok);
   }
-  std::printf("%-28s %7s %9s\n", "metric", "score", "n");
+  std::printf("%-28s %7s %9s   %s\n", "metric", "score", "n", "95% interval");
   auto row = [](const char* name, const Rate& r) {
-    if (r.total) std::printf("%-28s %6.1f%% %4d/%-4d\n", name, r.pct(), r.good, r.total);
+    if (r.total == 0) return;
+    const auto [lo, hi] = r.interval();
+    std::printf("%-28s %6.1f%% %4d/%-4d  %5.1f-%.1f%%\n", name, r.pct(), r.good, r.total, lo, hi);
   };
   row("tool choice", tool);
   for (const auto& [kind, r] : tool_by_kind) row(("  tool choice: " + kind).c_str(), r);
@@ -270,6 +283,13 @@ int run_eval(int argc, char** argv) {
     }
     json summary{{"tool_choice", tool.pct()}, {"calls_well_formed", formed.pct()}, {"math", math.pct()},
                  {"research_cites", cite.pct()}, {"answers", answer.pct()}, {"tasks", outcomes.size()}};
+    json intervals = json::object();  // 95 % Wilson intervals of the metrics measured, in percent
+    for (const auto& [key, r] : {std::pair<const char*, const Rate*>{"tool_choice", &tool},
+                                 {"calls_well_formed", &formed}, {"math", &math}, {"research_cites", &cite},
+                                 {"answers", &answer}}) {
+      if (r->total) intervals[key] = {r->interval().first, r->interval().second};
+    }
+    summary["interval95"] = std::move(intervals);
     std::ofstream(json_out) << json{{"suite", suite}, {"summary", summary}, {"results", results}}.dump(1);
   }
   return 0;

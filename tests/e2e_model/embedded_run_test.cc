@@ -23,6 +23,7 @@ constexpr std::size_t kMaxOutputBytes = 16 << 20;
 
 struct CliRun {
   int exit_code = -1;
+  std::string out;                     // stdout as printed
   std::vector<nlohmann::json> events;  // --json: one event per line
 };
 
@@ -44,6 +45,7 @@ CliRun run_cli(const std::string& args) {
   while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0 && out.size() < kMaxOutputBytes) out.append(buf.data(), n);
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = out;
   std::size_t start = 0;
   while (start < out.size()) {
     std::size_t end = out.find('\n', start);
@@ -181,6 +183,52 @@ TEST_F(EmbeddedRun, ChatIsAnsweredWithoutATool) {
   const auto answers = texts_of(r, "answer");
   ASSERT_EQ(answers.size(), 1u) << "the turn did not end with an answer";
   EXPECT_FALSE(answers.front().empty());
+}
+
+// `alltools eval` itself (the command the model card's figures come from), on three held-out tasks: a math task,
+// the function task above and chit-chat. The score table, its 95 % intervals and the per-task JSON.
+TEST_F(EmbeddedRun, EvalScoresASuiteThroughTheRealLoop) {
+  const fs::path suite = dir_ / "suite.jsonl";
+  {
+    std::FILE* f = std::fopen(suite.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    const std::string text =
+        R"({"id": "math-x", "kind": "math", "lang": "en", "prompt": "What is 37 * 48 + 12?", "expect_tool": "python", "answer_numbers": ["1788"]})"
+        "\n"
+        R"({"id": "function-x", "kind": "function", "lang": "zh", "prompt": "马德里今天天气怎么样？", "functions": [{"name": "get_delivery_status_tool", "description": "查询订单状态", "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}, {"name": "api_fetch_weather", "description": "Get the current weather for a city", "parameters": {"type": "object", "properties": {"place": {"type": "string", "description": "城市名称"}}, "required": ["place"]}}], "expect_tool": "api_fetch_weather", "function_results": {"api_fetch_weather": {"city": "马德里", "temperature": -6, "condition": "多云"}}, "answer_contains": ["马德里"]})"
+        "\n"
+        R"({"id": "chat-x", "kind": "chat", "lang": "zh", "prompt": "你是大模型吗？", "expect_tool": null})"
+        "\n";
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  const fs::path report = dir_ / "report.json";
+  const CliRun r = run_cli("eval --threads 1 --suite " + quote(suite.string()) + " --json-out " +
+                           quote(report.string()) + " --work-dir " + quote((dir_ / "work").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("95% interval"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tool choice                   100.0%    3/3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("math answers                  100.0%    1/1"), std::string::npos) << r.out;
+  std::FILE* f = std::fopen(report.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << text;
+  EXPECT_EQ(j["summary"].value("tasks", 0), 3);
+  EXPECT_DOUBLE_EQ(j["summary"].value("tool_choice", 0.0), 100.0);
+  const auto& ci = j["summary"]["interval95"]["tool_choice"];
+  ASSERT_TRUE(ci.is_array() && ci.size() == 2) << j["summary"].dump();
+  EXPECT_GT(ci[0].get<double>(), 30.0);  // Wilson, 3/3: 43.9-100
+  EXPECT_LT(ci[0].get<double>(), 60.0);
+  EXPECT_DOUBLE_EQ(ci[1].get<double>(), 100.0);
+  ASSERT_EQ(j["results"].size(), 3u);
+  EXPECT_EQ(j["results"][0].value("first_tool", ""), "python");
+  EXPECT_TRUE(j["results"][0].value("math_ok", false));
+  EXPECT_EQ(j["results"][1].value("first_tool", ""), "api_fetch_weather");
+  EXPECT_EQ(j["results"][2].value("first_tool", "?"), "");
 }
 
 }  // namespace
