@@ -221,7 +221,8 @@ int run_eval(int argc, char** argv) {
                  "runtime and session; calls are approved automatically) and prints a score table: tool choice,\n"
                  "well-formed calls, math answers (every expected number appears), research answers that cite a page\n"
                  "containing the answer (needs --search-index built from the suite's corpus: `alltools index build\n"
-                 "tests/eval/corpus`), function answers. --json-out writes per-task results.\n\n%s",
+                 "tests/eval/corpus`), function answers, each with its 95%% (Wilson) interval: 100 tasks cannot\n"
+                 "tell 89%% from 91%%. --json-out writes per-task results.\n\n%s",
                  agent_flags_help());
     return flags->help ? 0 : kExitUsage;
   }
