@@ -143,7 +143,7 @@ double ToolNameConstraint::line_score(std::span<const float> rows, std::span<con
 Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageModel& model,
                                                               const model::CancelToken* cancel) const {
   // The distribution after the cache decides between answering and calling: the probability of ending the header
-  // line at once against that of starting a tool name (any token that can begin one), as sampling would.
+  // line at once against that of starting a tool name (any token that can begin one); the more probable wins.
   std::vector<float> first;
   const std::vector<std::vector<model::TokenId>> none(1);
   ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
