@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "model/cuda/kernels.h"
@@ -179,17 +180,17 @@ int main() {
     void* vc = dev_alloc(2ull * len * kv_dim);
     float* qkv = static_cast<float*>(dev_alloc(4ull * width));
     CHECK(cudaMemset(qkv, 0, 4ull * width));
-    for (int splits : {64, 128}) {
+    for (const auto& [splits, min_chunk] : {std::pair{64, 64}, std::pair{128, 64}, std::pair{128, 32}}) {
       float* scratch = static_cast<float*>(dev_alloc(4 * attention_scratch_floats(1, 32, 128, splits)));
       float* out = static_cast<float*>(dev_alloc(4 * 4096));
       const double us = median_us([&](int) {
         AttentionArgs a;
         a.qkv = qkv, a.width = width, a.k_cache = kc, a.v_cache = vc, a.cache_bf16 = true, a.tokens = 1;
         a.start = len - 1, a.num_heads = 32, a.num_kv_heads = 2, a.head_dim = 128, a.out = out;
-        a.scratch = scratch, a.splits = splits;
+        a.scratch = scratch, a.splits = splits, a.min_chunk = min_chunk;
         CHECK(launch_attention(a, nullptr));
       });
-      std::printf("attention decode, context %d, %d splits: %.1f us\n", len, splits, us);
+      std::printf("attention decode, context %d, %d splits of >= %d keys: %.1f us\n", len, splits, min_chunk, us);
       cudaFree(scratch);
       cudaFree(out);
     }

@@ -2,7 +2,7 @@
 // the keys and values once, tile by tile, for every query head of the group, keeps an online softmax per head
 // (running max m, sum l, unnormalised output o) and writes (m, l, o) for its slice; attention_merge_kernel
 // combines the slices. The number of splits is fixed at launch; each block derives its key range from the
-// current position, which may be read from device memory (decode graph). Slices hold at least kMinChunk keys,
+// current position, which may be read from device memory (decode graph). Slices hold at least min_chunk keys,
 // so short contexts use few splits and the merge reads only the slices in use.
 //
 // Two partial kernels compute the same thing: attention_fast_kernel<D> (head_dim 32/64/128, group <= 32:
@@ -20,14 +20,13 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kTile = 32;  // keys per tile
-constexpr int kMinChunk = 64;  // keys per split at least
 constexpr int kMaxSplits = 128;
 
 // Keys per split for a context of `len` keys: the same formula in every kernel, so the merge knows the layout.
-__device__ __forceinline__ int split_chunk(int len, int splits) {
+__device__ __forceinline__ int split_chunk(int len, int splits, int min_chunk) {
   int chunk = (len + splits - 1) / splits;
   chunk = (chunk + kTile - 1) / kTile * kTile;
-  return chunk < kMinChunk ? kMinChunk : chunk;
+  return chunk < min_chunk ? min_chunk : chunk;
 }
 
 // One online-softmax step over a tile of kTile scores per head (p_s[h][lane]; -inf = masked): warps take heads
@@ -76,7 +75,7 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(AttentionAr
   const int kv_dim = a.num_kv_heads * hd;
   const int start = a.start_ptr != nullptr ? *a.start_ptr : a.start;
   const int len = start + t + 1;  // keys [0, len)
-  const int chunk = split_chunk(len, a.splits);
+  const int chunk = split_chunk(len, a.splits, a.min_chunk);
   const int k0 = split * chunk, k1 = min(len, k0 + chunk);
 
   float* q_s = smem;                          // [group][hd], pre-scaled
@@ -159,7 +158,7 @@ __global__ void __launch_bounds__(256) attention_fast_kernel(AttentionArgs a) {
   const int kv_dim = a.num_kv_heads * D;
   const int start = a.start_ptr != nullptr ? *a.start_ptr : a.start;
   const int len = start + t + 1;
-  const int chunk = split_chunk(len, a.splits);
+  const int chunk = split_chunk(len, a.splits, a.min_chunk);
   const int k0 = split * chunk, k1 = min(len, k0 + chunk);
   if (k0 >= len) return;  // not in use at this length: the merge does not read it
 
@@ -279,7 +278,7 @@ __global__ void attention_merge_kernel(AttentionArgs a) {
   const int hd = a.head_dim;
   const int start = a.start_ptr != nullptr ? *a.start_ptr : a.start;
   const int len = start + t + 1;
-  const int chunk = split_chunk(len, a.splits);
+  const int chunk = split_chunk(len, a.splits, a.min_chunk);
   const int active = min(a.splits, (len + chunk - 1) / chunk);
   const float* base = a.scratch + (static_cast<std::size_t>(t) * a.num_heads + h) * a.splits * (hd + 2);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
@@ -341,7 +340,8 @@ std::size_t attention_scratch_floats(int tokens, int num_heads, int head_dim, in
 
 cudaError_t launch_attention(const AttentionArgs& a, cudaStream_t stream) {
   if (a.num_kv_heads <= 0 || a.num_heads % a.num_kv_heads != 0 || a.head_dim <= 0 || a.head_dim > 256 ||
-      a.splits <= 0 || a.splits > kMaxSplits || a.tokens <= 0 || a.scratch == nullptr) {
+      a.splits <= 0 || a.splits > kMaxSplits || a.tokens <= 0 || a.scratch == nullptr || a.min_chunk < kTile ||
+      a.min_chunk % kTile != 0) {
     return cudaErrorInvalidValue;
   }
   const int group = a.num_heads / a.num_kv_heads, hd = a.head_dim;

@@ -1,6 +1,7 @@
 #include "model/cuda/cuda_transformer.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "model/cpu/thread_pool.h"
 #include "model/cpu/transformer.h"
@@ -172,6 +173,10 @@ Result<std::unique_ptr<CudaTransformer>> CudaTransformer::create(ModelConfig con
   ALLTOOLS_CUDA_TRY(cudaGetDevice(&device));
   ALLTOOLS_CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   t->decode_splits_ = std::clamp(2 * sms / c.num_kv_heads, 1, kMaxDecodeSplits);
+  if (const char* env = std::getenv("ALLTOOLS_CUDA_ATTN_MIN_CHUNK")) {  // tuning: keys per split at least
+    const int v = std::atoi(env);
+    if (v >= 32 && v <= 4096 && v % 32 == 0) t->decode_min_chunk_ = v;
+  }
 
   const std::size_t C = static_cast<std::size_t>(t->max_chunk_);
   const std::size_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), F = c.intermediate_size, V = c.vocab_size;
@@ -325,7 +330,7 @@ Status CudaTransformer::decode_step() {
     at.k_cache = k_cache(layer), at.v_cache = v_cache(layer), at.cache_bf16 = cache_bf16_;
     at.tokens = 1, at.start_ptr = pos, at.num_heads = c.num_heads, at.num_kv_heads = c.num_kv_heads;
     at.head_dim = c.head_dim, at.out = attn_.get(), at.out_bf16 = false, at.scratch = scratch_.as<float>();
-    at.splits = decode_splits_;
+    at.splits = decode_splits_, at.min_chunk = decode_min_chunk_;
     ALLTOOLS_CUDA_TRY(launch_attention(at, stream_));
     ALLTOOLS_RETURN_IF_ERROR(residual(w.o, attn_.as<float>(), w.post_self_attn_norm));
     GemvArgs gu;

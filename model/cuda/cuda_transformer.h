@@ -89,6 +89,7 @@ class CudaTransformer {
   bool act_bf16_ = false;    // GEMM inputs and prefill attention output in bf16
   bool cache_bf16_ = false;
   int decode_splits_ = 1;
+  int decode_min_chunk_ = 64;  // AttentionArgs::min_chunk of the decode step
   cudaStream_t stream_ = nullptr;  // not owned
   std::unique_ptr<cublasContext, CublasDeleter> cublas_;
   DeviceBuffer cache_, inv_freq_, x_, h_, qkv_, attn_, o_, gu_, act_, logits_, scratch_, dequant_, tokens_, token_,

@@ -120,6 +120,9 @@ struct AttentionArgs {
   // Scratch for the split-key partial results: splits * tokens * num_heads * (head_dim + 2) floats.
   float* scratch = nullptr;
   int splits = 1;
+  // Keys per split at least (a multiple of 32): short contexts use fewer splits. 64 is the measured default;
+  // ALLTOOLS_CUDA_ATTN_MIN_CHUNK sets the decode step's (at 2k keys, 64 leaves 34 of 128 splits busy).
+  int min_chunk = 64;
 };
 // f32 attention for any head_dim <= 256: each block takes one token, one KV head (all its query heads, so each
 // key and value is read once per group) and one slice of the keys; a second kernel merges the slices.

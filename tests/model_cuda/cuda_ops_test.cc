@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "model/cpu/kernels.h"
@@ -267,17 +268,20 @@ TEST_P(Attention, SplitKeyAndFlashKernelsMatchDouble) {
   Dev<std::uint16_t> d_kb(kb), d_vb(vb);
   for (bool bf16 : {false, true}) {
     const std::vector<double> want = reference(bf16, false);
-    for (int splits : {1, 7}) {
+    for (const auto& [splits, min_chunk] : {std::pair{1, 64}, std::pair{7, 64}, std::pair{7, 32}, std::pair{40, 32}}) {
       Dev<float> out(static_cast<std::size_t>(c.tokens) * q_dim);
       Dev<float> scratch(attention_scratch_floats(c.tokens, c.heads, hd, splits));
       AttentionArgs a;
+      a.min_chunk = min_chunk;
       a.qkv = d_qkv.p, a.width = width, a.k_cache = bf16 ? static_cast<void*>(d_kb.p) : d_kf.p;
       a.v_cache = bf16 ? static_cast<void*>(d_vb.p) : d_vf.p, a.cache_bf16 = bf16, a.tokens = c.tokens;
       a.start = c.start, a.num_heads = c.heads, a.num_kv_heads = c.kv_heads, a.head_dim = hd, a.out = out.p;
       a.scratch = scratch.p, a.splits = splits;
       CUDA_OK(launch_attention(a, nullptr));
       const auto got = out.host();
-      for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 5e-5) << "split-key " << i;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_NEAR(got[i], want[i], 5e-5) << "split-key " << i << ", " << splits << " splits of >= " << min_chunk;
+      }
     }
   }
   if (!flash_attention_supported(hd)) return;
