@@ -13,6 +13,7 @@
 #   BUNDLE_DIR comes from bench/gpu/bundle.sh (binaries, their libraries, fixtures; default .gpu).
 #   WAIT_FOR=FILE delays the benchmarks until FILE exists (another GPU job finishing), for at most WAIT_MAX s.
 #   QUICK=1 skips steps 2 and 3 (a rerun after a performance change).
+#   VARIANT="ENV=VALUE ..." adds a bf16 decode benchmark with those settings (e.g. ALLTOOLS_CUDA_ATTN_MIN_CHUNK=32).
 set -uo pipefail
 B="$(cd "${1:-.gpu}" && pwd)"
 OUT="${2:-${OUT:-/tmp/alltools-gpu}}"
@@ -80,6 +81,14 @@ for dtype in bf16 int8; do
     >"$L/bench_$dtype.txt" 2>&1 || echo "bench $dtype failed: $(tail -3 "$L/bench_$dtype.txt")"
   cat "$L/bench_$dtype.txt"
 done
+dtypes="bf16 int8"
+if [ -n "${VARIANT:-}" ]; then
+  echo "== 5b. bf16 decode with $VARIANT"
+  env $VARIANT timeout 300 "$A" bench decode --synthetic glm4-9b --device cuda --dtype bf16 --prompt 2048 --tokens 128 \
+    >"$L/bench_variant.txt" 2>&1 || echo "bench variant failed: $(tail -3 "$L/bench_variant.txt")"
+  cat "$L/bench_variant.txt"
+  dtypes="bf16 int8 variant"
+fi
 
 (cd "$L" && tar cf "$OUT/gpu_logs.tar" .)
 echo
@@ -88,7 +97,7 @@ cat "$L/gpu.txt"
 echo "gpu tests        ops rc=$ops_rc, model rc=$model_rc ($(grep -c '^\[       OK' "$L/ops_test.log" "$L/model_test.log" | awk -F: '{s+=$2} END {print s}') ok lines)"
 echo "check-model      $cm_pass/$cm_total pass"
 echo "memcheck         $mc"
-for dtype in bf16 int8; do
+for dtype in $dtypes; do
   f="$L/bench_$dtype.txt"
   printf "%-6s decode %s | prefill %s | %s | %s | %s\n" "$dtype" \
     "$(grep -o '^decode *[0-9.]* tok/s' "$f" | awk '{print $2}')" "$(grep -o '^prefill *[0-9.]* tok/s' "$f" | awk '{print $2}')" \
