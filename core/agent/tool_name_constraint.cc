@@ -159,8 +159,8 @@ Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageMod
   if (log_sum_exp(first, starts) <= log_sum_exp(first, line_ends_)) return Choice{};
   // Which tool: the name with the best line_score, by branch and bound (exact). A name's later tokens and line
   // end have log-probability <= 0, so its score is at most (first-token log-probability) / sqrt(tokens + 1);
-  // names are scored best bound first until no bound can beat the best so far (usually one or two forward passes
-  // however many tools there are). Ties go to the name listed first.
+  // names are scored best bound first until no bound can beat the best so far (1-3 forward passes with a few
+  // tools; names sharing a plausible prefix all need theirs). Ties go to the name listed first.
   struct Candidate {
     double bound;
     std::size_t index;
