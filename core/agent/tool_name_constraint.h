@@ -12,10 +12,10 @@
 //   the name with the best length-normalised log-probability over the whole name (line_score: the log-probability
 //   of its tokens and then of a token that ends the line, divided by the square root of that count), scored by
 //   branch and bound (exact; one short forward pass per name that could still win: 1-3 with a few tools). The
-//   first header is then held to that line. Always the best line, also when sampling: which tool to call is a decision, not text. The normalisation was
-//   picked on a development sample (training/eval_sample.py --seed 77, 400 function tasks): total log-probability
-//   397/400, divided by sqrt(length) 398, by length (the mean) 395; the first token alone (filter()) is right 69
-//   times in 100 on the shipped suite.
+//   first header is then held to that line. Always the best line, also when sampling: which tool to call is a
+//   decision, not text. The normalisation was picked on a development sample (training/eval_sample.py --seed 77,
+//   400 function tasks): total log-probability 397/400, divided by sqrt(length) 398, by length (the mean) 395;
+//   the first token alone (filter()) is right 69 times in 100 on the shipped suite.
 //
 // Thread-safety: immutable after construction; filter() captures `this`, which must outlive the generate() call.
 #pragma once
