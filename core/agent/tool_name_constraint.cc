@@ -172,7 +172,8 @@ Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageMod
     order.push_back({(static_cast<double>(first[id]) - norm) / std::sqrt(static_cast<double>(encoded_[i].size() + 1)),
                      i});
   }
-  std::stable_sort(order.begin(), order.end(), [](const Candidate& a, const Candidate& b) { return a.bound > b.bound; });
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.bound > b.bound; });
   double best_score = -std::numeric_limits<double>::infinity();
   std::size_t best = encoded_.size();
   int scored = 0;

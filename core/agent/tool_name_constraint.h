@@ -43,7 +43,8 @@ class ToolNameConstraint {
   model::LogitsFilter filter(std::optional<std::string> first_line = std::nullopt) const;
 
   // The header line chosen after the cache content of `model` (which must end with <|assistant|>), as described
-  // above: "" (an answer) or one of the names, and how many names needed a forward pass. Leaves the model's cache as it was.
+  // above: "" (an answer) or one of the names, and how many names needed a forward pass. Leaves the model's cache
+  // as it was.
   // Errors: kUnsupported where the backend has no logits (a remote model: use filter() alone), the model's
   // errors (kCancelled, kOutOfRange).
   struct Choice {
