@@ -84,13 +84,20 @@ def eval_suites(heldout_docs, seed, n_per_kind):
 _W = {}  # per worker process: tokenizer, documents
 
 
+def corpora(seed):
+    """(training documents, held-out documents) for build_data.py --seed `seed`: the held-out ones exclude the
+    training names, and everything held out (tests/eval/corpus, the suites) follows from them."""
+    train_docs = corpus.make_corpus(seed, 150, 150)
+    held = corpus.make_corpus(seed + 1, 60, 60, exclude_names={d["name"] for d in train_docs})
+    return train_docs, held
+
+
 def _worker_init(tokenizer_path, seed, weights=None, dialogue_seed=None, math_weights=None):
     _W["tok"] = bpe.Tokenizer.load(tokenizer_path)
     _W["weights"] = weights
     _W["math_weights"] = math_weights
     _W["dialogue_seed"] = seed if dialogue_seed is None else dialogue_seed
-    train_docs = corpus.make_corpus(seed, 150, 150)
-    held = corpus.make_corpus(seed + 1, 60, 60, exclude_names={d["name"] for d in train_docs})
+    train_docs, held = corpora(seed)
     _W["docs"] = train_docs
     _W["virtual"] = dialogues.virtual_corpus(seed + 11, 1500, {d["name"] for d in held})
 
@@ -186,8 +193,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
 
-    train_docs = corpus.make_corpus(args.seed, 150, 150)
-    held_docs = corpus.make_corpus(args.seed + 1, 60, 60, exclude_names={d["name"] for d in train_docs})
+    train_docs, held_docs = corpora(args.seed)
     if not args.no_repo_files:
         write_corpus(train_docs, os.path.join(ROOT, "models", "glm4-alltools-tiny", "corpus"))
         write_corpus(held_docs, os.path.join(ROOT, "tests", "eval", "corpus"))

@@ -10,7 +10,6 @@ import json
 import os
 
 import build_data
-import corpus
 
 
 def main():
@@ -20,8 +19,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--corpus-seed", type=int, default=1234, help="build_data.py's --seed (fixes the held-out corpus)")
     args = ap.parse_args()
-    train_docs = corpus.make_corpus(args.corpus_seed, 150, 150)
-    held = corpus.make_corpus(args.corpus_seed + 1, 60, 60, exclude_names={d["name"] for d in train_docs})
+    _, held = build_data.corpora(args.corpus_seed)
     os.makedirs(args.out, exist_ok=True)
     for name, rows in build_data.eval_suites(held, args.seed, args.n).items():
         with open(os.path.join(args.out, name + ".jsonl"), "w") as f:

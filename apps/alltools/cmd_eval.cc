@@ -288,7 +288,9 @@ int run_eval(int argc, char** argv) {
     for (const auto& [key, r] : {std::pair<const char*, const Rate*>{"tool_choice", &tool},
                                  {"calls_well_formed", &formed}, {"math", &math}, {"research_cites", &cite},
                                  {"answers", &answer}}) {
-      if (r->total) intervals[key] = {r->interval().first, r->interval().second};
+      if (r->total == 0) continue;
+      const auto [lo, hi] = r->interval();
+      intervals[key] = {lo, hi};
     }
     summary["interval95"] = std::move(intervals);
     std::ofstream(json_out) << json{{"suite", suite}, {"summary", summary}, {"results", results}}.dump(1);

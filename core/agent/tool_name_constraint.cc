@@ -45,6 +45,10 @@ ToolNameConstraint::ToolNameConstraint(const model::Tokenizer& tokenizer, std::v
     }
   }
   for (const std::string& n : names_) encoded_.push_back(tokenizer.encode(n));
+  const std::string empty;
+  for (int id = 0; id < vocab; ++id) {
+    if (allowed_in(empty, id, names_, /*answer=*/false)) name_starts_.push_back(id);
+  }
 }
 
 std::optional<ToolNameConstraint::OpenHeader> ToolNameConstraint::open_header(
@@ -149,14 +153,7 @@ Result<ToolNameConstraint::Choice> ToolNameConstraint::choose(model::LanguageMod
   ALLTOOLS_RETURN_IF_ERROR(model.continuation_logits(
       none, [&](std::size_t, std::span<const float> rows) { first.assign(rows.begin(), rows.end()); }, cancel));
   const double norm = log_sum_exp(first);
-  std::vector<model::TokenId> starts;  // tokens that begin (or are) a tool name
-  const std::string empty;
-  for (std::size_t id = 0; id < first.size(); ++id) {
-    if (allowed_in(empty, static_cast<model::TokenId>(id), names_, /*answer=*/false)) {
-      starts.push_back(static_cast<model::TokenId>(id));
-    }
-  }
-  if (log_sum_exp(first, starts) <= log_sum_exp(first, line_ends_)) return Choice{};
+  if (log_sum_exp(first, name_starts_) <= log_sum_exp(first, line_ends_)) return Choice{};
   // Which tool: the name with the best line_score, by branch and bound (exact). A name's later tokens and line
   // end have log-probability <= 0, so its score is at most (first-token log-probability) / sqrt(tokens + 1);
   // names are scored best bound first until no bound can beat the best so far (1-3 forward passes with a few

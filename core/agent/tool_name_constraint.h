@@ -79,6 +79,7 @@ class ToolNameConstraint {
   std::vector<std::string> pieces_;  // bytes of each ordinary token
   std::vector<bool> special_;
   std::vector<model::TokenId> line_ends_;       // ordinary tokens whose bytes start with '\n'
+  std::vector<model::TokenId> name_starts_;     // tokens that may open a header naming a tool (ascending)
   std::vector<std::vector<model::TokenId>> encoded_;  // encode(name) for each of names_
   std::vector<std::string> names_;
   model::TokenId assistant_;
