@@ -29,6 +29,9 @@ struct KernelSet {
   float (*dot)(const float* a, const float* b, int n);          // sum a[i] * b[i]
   void (*axpy)(float alpha, const float* x, float* y, int n);   // y[i] += alpha * x[i]
   float (*sum_squares)(const float* x, int n);                  // sum x[i]^2
+  // As matmul, for tokens of different sequences decoded together (continuous batching): row t of y is bitwise
+  // what matmul gives for token t alone (tokens == 1), whatever the other tokens; the weights are read once.
+  void (*matvec_batch)(const MatrixRef& w, int r0, int r1, const float* x, int ldx, int tokens, float* y, int ldy);
 };
 
 // The fastest set this CPU supports, or the one named by the environment variable ALLTOOLS_KERNELS

@@ -67,8 +67,9 @@ struct Isa {
 };
 
 #include "model/cpu/kernels_simd.inc"
+#include "model/cpu/kernels_batch.inc"
 
-const KernelSet kAvx2 = {"avx2", matmul, dot, axpy, sum_squares};
+const KernelSet kAvx2 = {"avx2", matmul, dot, axpy, sum_squares, matvec_batch};
 
 }  // namespace
 

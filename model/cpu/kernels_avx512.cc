@@ -57,8 +57,9 @@ struct Isa {
 };
 
 #include "model/cpu/kernels_simd.inc"
+#include "model/cpu/kernels_batch.inc"
 
-const KernelSet kAvx512 = {"avx512", matmul, dot, axpy, sum_squares};
+const KernelSet kAvx512 = {"avx512", matmul, dot, axpy, sum_squares, matvec_batch};
 
 }  // namespace
 

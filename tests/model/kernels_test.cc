@@ -101,5 +101,40 @@ TEST(Kernels, EverySetMatchesScalar) {
   }
 }
 
+// Continuous batching: each token's outputs from matvec_batch are bitwise those of matmul for that token alone,
+// for every set and format, with K tails, several row blocks and token groups, and int8 past the int16 path.
+TEST(Kernels, BatchedDecodeIsBitwiseTheSingleTokenDecode) {
+  std::mt19937 rng(11);
+  const WeightFormat formats[] = {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16, WeightFormat::kI8};
+  for (const KernelSet* set : available_kernels()) {
+    for (WeightFormat format : formats) {
+      for (int cols : {5, 37, 128, 600, 1100, 16400}) {
+        if (cols == 16400 && format != WeightFormat::kI8) continue;  // only int8 changes path at that K
+        for (int tokens : {2, 3, 5, 17, 33}) {
+          const int rows = 13;
+          Weights w;
+          const MatrixRef m = make(format, rows, cols, w, rng);
+          const int ldx = cols + 3;
+          std::vector<float> x(static_cast<std::size_t>(tokens) * ldx);
+          std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+          for (float& v : x) v = dist(rng);
+          const int ldy = rows + 2;
+          std::vector<float> batched(static_cast<std::size_t>(tokens) * ldy, 0.0f), alone = batched;
+          set->matvec_batch(m, 1, rows, x.data(), ldx, tokens, batched.data(), ldy);
+          for (int t = 0; t < tokens; ++t) {
+            const std::size_t o = static_cast<std::size_t>(t);
+            set->matmul(m, 1, rows, x.data() + o * ldx, ldx, 1, alone.data() + o * ldy, ldy);
+          }
+          for (std::size_t i = 0; i < alone.size(); ++i) {
+            ASSERT_EQ(std::memcmp(&batched[i], &alone[i], sizeof(float)), 0)
+                << set->name << " format " << static_cast<int>(format) << " cols " << cols << " tokens " << tokens
+                << " at " << i << ": " << batched[i] << " vs " << alone[i];
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace alltools::model::cpu
