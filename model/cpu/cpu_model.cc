@@ -5,9 +5,9 @@
 #include <functional>
 #include <optional>
 
-#include "model/batched_model.h"
-#include "model/cpu/sampler.h"
+#include "model/cpu/host_logits_model.h"
 #include "model/cpu/transformer.h"
+#include "model/cpu/transformer_loader.h"
 #include "model/loader/model_config.h"
 
 namespace alltools::model {
@@ -15,66 +15,38 @@ namespace {
 
 using cpu::Transformer;
 
-constexpr int kReleaseCacheAfterRewind = 1024;  // positions dropped by a rewind before pages go back to the OS
-
-// The CPU backend behind BatchedModel's bookkeeping: logits live in a host vector, sampling is cpu::Sampler.
-class CpuModelImpl final : public BatchedModel {
+// The CPU backend behind BatchedModel's bookkeeping: one Transformer and one KV cache of its own.
+class CpuModelImpl final : public cpu::HostLogitsModel {
  public:
-  CpuModelImpl(std::unique_ptr<Transformer> tf, ModelInfo info) : BatchedModel(std::move(info)), tf_(std::move(tf)) {
-    logits_.resize(static_cast<std::size_t>(this->info().vocab_size));
-  }
-
-  std::uint64_t weight_bytes_per_token() const override { return tf_->weights().matrix_bytes_per_token(); }
-  std::uint64_t kv_bytes_per_position() const override {
-    const ModelConfig& c = tf_->config();
-    return static_cast<std::uint64_t>(c.num_layers) * 2 * c.kv_dim() * sizeof(float);
-  }
-  std::uint64_t weight_bytes() const override { return tf_->weights().total_bytes(); }
-  std::string_view kernel_name() const override { return tf_->kernels().name; }
-  std::string_view compute_type() const override { return "f32"; }
-  int threads() const override { return tf_->threads(); }
+  CpuModelImpl(std::unique_ptr<Transformer> tf, cpu::KvCache cache, ModelInfo info)
+      : HostLogitsModel(*tf, std::move(info)), tf_(std::move(tf)), cache_(std::move(cache)) {}
 
  protected:
   Status forward_chunk(std::span<const TokenId> tokens, int start, Logits mode, float* all_rows) override {
-    const std::size_t vocab = logits_.size();
     switch (mode) {
-      case Logits::kNone: tf_->forward(tokens, start, Transformer::Logits::kNone, nullptr); break;
-      case Logits::kLast: tf_->forward(tokens, start, Transformer::Logits::kLast, logits_.data()); break;
+      case Logits::kNone: tf_->forward(cache_, tokens, start, Transformer::Logits::kNone, nullptr); break;
+      case Logits::kLast: tf_->forward(cache_, tokens, start, Transformer::Logits::kLast, logits()); break;
       case Logits::kAll:
-        tf_->forward(tokens, start, Transformer::Logits::kAll, all_rows);
-        std::copy_n(all_rows + (tokens.size() - 1) * vocab, vocab, logits_.begin());
+        tf_->forward(cache_, tokens, start, Transformer::Logits::kAll, all_rows);
+        keep_last_row(all_rows, tokens.size());
         break;
     }
     return ok_status();
   }
   int max_chunk() const override { return cpu::kMaxChunkTokens; }
-  Result<std::vector<float>> read_logits() override { return logits_; }
-  Status write_logits(std::span<const float> logits) override {
-    if (logits.size() != logits_.size()) {
-      return make_error(ErrorCode::kInvalidArgument, "write_logits: expected " + std::to_string(logits_.size()) +
-                                                         " values, got " + std::to_string(logits.size()));
-    }
-    std::copy(logits.begin(), logits.end(), logits_.begin());
-    return ok_status();
-  }
-  Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) override {
-    if (step == 0 || !sampler_) sampler_.emplace(params);
-    return sampler_->sample(logits_, context);
-  }
   void on_rewind(int length, int dropped) override {
-    if (dropped >= kReleaseCacheAfterRewind) tf_->cache().release_after(length);
+    if (dropped >= cpu::kReleaseCacheAfterRewind) cache_.release_after(length);
   }
 
  private:
   std::unique_ptr<Transformer> tf_;
-  std::vector<float> logits_;  // after the last forwarded token, when BatchedModel says they are current
-  std::optional<cpu::Sampler> sampler_;
+  cpu::KvCache cache_;
 };
 
 using SourceFactory = std::function<std::unique_ptr<cpu::TensorSource>(cpu::ThreadPool&)>;
 
-Result<std::unique_ptr<CpuModel>> build(const ModelConfig& config, const SourceFactory& make_source,
-                                        const std::string& name, const CpuModelOptions& options) {
+Result<cpu::LoadedTransformer> build(const ModelConfig& config, const SourceFactory& make_source,
+                                     const std::string& name, const CpuModelOptions& options) {
   int capacity = config.max_context;
   if (options.max_context < 0) {
     return make_error(ErrorCode::kInvalidArgument, "max_context must be >= 0");
@@ -92,17 +64,48 @@ Result<std::unique_ptr<CpuModel>> build(const ModelConfig& config, const SourceF
   std::unique_ptr<cpu::TensorSource> source = make_source(*pool);
   ALLTOOLS_ASSIGN_OR_RETURN(cpu::ModelWeights weights, cpu::load_weights(config, *source, options.weights, *pool));
   source.reset();  // storage not referenced by the weights (converted or quantized tensors) goes now
-  ALLTOOLS_ASSIGN_OR_RETURN(cpu::KvCache cache, cpu::KvCache::create(config.num_layers, capacity, config.kv_dim()));
   ModelInfo info;
   info.name = name;
   info.architecture = std::string(architecture_name(config.arch));
   info.vocab_size = config.vocab_size;
   info.max_context = capacity;
-  auto tf = std::make_unique<Transformer>(config, std::move(weights), std::move(cache), std::move(pool));
-  return std::unique_ptr<CpuModel>(new CpuModelImpl(std::move(tf), std::move(info)));
+  return cpu::LoadedTransformer{std::make_unique<Transformer>(config, std::move(weights), std::move(pool)),
+                                 std::move(info)};
+}
+
+Result<std::unique_ptr<CpuModel>> with_cache(cpu::LoadedTransformer loaded) {
+  ALLTOOLS_ASSIGN_OR_RETURN(cpu::KvCache cache, loaded.transformer->new_cache(loaded.info.max_context));
+  return std::unique_ptr<CpuModel>(
+      new CpuModelImpl(std::move(loaded.transformer), std::move(cache), std::move(loaded.info)));
 }
 
 }  // namespace
+
+namespace cpu {
+
+Result<LoadedTransformer> load_transformer(const std::string& model_dir, const CpuModelOptions& options) {
+  ALLTOOLS_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_dir));
+  ALLTOOLS_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(model_dir));
+  auto shared = std::make_shared<Checkpoint>(std::move(checkpoint));
+  const auto make_source = [&](ThreadPool&) -> std::unique_ptr<TensorSource> {
+    return std::make_unique<CheckpointSource>(std::move(*shared));
+  };
+  std::filesystem::path dir_path = std::filesystem::path(model_dir).lexically_normal();
+  if (!dir_path.has_filename()) dir_path = dir_path.parent_path();
+  std::string name = dir_path.filename().string();
+  if (name.empty() || name == "." || name == "..") name = model_dir;
+  return build(config, make_source, name, options);
+}
+
+Result<LoadedTransformer> load_synthetic_transformer(const SyntheticSpec& spec, const CpuModelOptions& options) {
+  const ModelConfig config = synthetic_config(spec);
+  const auto make_source = [&](ThreadPool& pool) -> std::unique_ptr<TensorSource> {
+    return std::make_unique<SyntheticSource>(config, spec.seed, pool);
+  };
+  return build(config, make_source, "synthetic-" + spec.preset, options);
+}
+
+}  // namespace cpu
 
 ModelConfig synthetic_config(const SyntheticSpec& spec) {
   ModelConfig c;
@@ -166,17 +169,8 @@ Result<SyntheticSpec> parse_synthetic_spec(std::string_view text) {
 }
 
 Result<std::unique_ptr<CpuModel>> open_cpu_model(const std::string& model_dir, const CpuModelOptions& options) {
-  ALLTOOLS_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(model_dir));
-  ALLTOOLS_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(model_dir));
-  auto shared = std::make_shared<Checkpoint>(std::move(checkpoint));
-  const auto make_source = [&](cpu::ThreadPool&) -> std::unique_ptr<cpu::TensorSource> {
-    return std::make_unique<cpu::CheckpointSource>(std::move(*shared));
-  };
-  std::filesystem::path dir_path = std::filesystem::path(model_dir).lexically_normal();
-  if (!dir_path.has_filename()) dir_path = dir_path.parent_path();
-  std::string name = dir_path.filename().string();
-  if (name.empty() || name == "." || name == "..") name = model_dir;
-  return build(config, make_source, name, options);
+  ALLTOOLS_ASSIGN_OR_RETURN(auto loaded, cpu::load_transformer(model_dir, options));
+  return with_cache(std::move(loaded));
 }
 
 Result<std::unique_ptr<LanguageModel>> load_cpu_model(const std::string& model_dir, const CpuModelOptions& options) {
@@ -185,11 +179,8 @@ Result<std::unique_ptr<LanguageModel>> load_cpu_model(const std::string& model_d
 }
 
 Result<std::unique_ptr<CpuModel>> open_synthetic_cpu_model(const SyntheticSpec& spec, const CpuModelOptions& options) {
-  const ModelConfig config = synthetic_config(spec);
-  const auto make_source = [&](cpu::ThreadPool& pool) -> std::unique_ptr<cpu::TensorSource> {
-    return std::make_unique<cpu::SyntheticSource>(config, spec.seed, pool);
-  };
-  return build(config, make_source, "synthetic-" + spec.preset, options);
+  ALLTOOLS_ASSIGN_OR_RETURN(auto loaded, cpu::load_synthetic_transformer(spec, options));
+  return with_cache(std::move(loaded));
 }
 
 }  // namespace alltools::model

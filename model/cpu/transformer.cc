@@ -42,10 +42,9 @@ std::vector<float> rope_inv_freq(const ModelConfig& config) {
   return inv;
 }
 
-Transformer::Transformer(ModelConfig config, ModelWeights weights, KvCache cache, std::unique_ptr<ThreadPool> pool)
+Transformer::Transformer(ModelConfig config, ModelWeights weights, std::unique_ptr<ThreadPool> pool)
     : config_(std::move(config)),
       weights_(std::move(weights)),
-      cache_(std::move(cache)),
       pool_(std::move(pool)),
       kernels_(best_kernels()) {
   for (float f : rope_inv_freq(config_)) inv_freq_.push_back(f);
@@ -58,18 +57,24 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, KvCache cache
   o_.resize(T * H);
   gate_up_.resize(T * 2 * F);
   act_.resize(T * F);
+  chunk_rows_.reserve(T);
 }
 
-void Transformer::linear(std::span<const Target> targets, const float* x, int ldx, int tokens, float* y, int ldy) {
+Result<KvCache> Transformer::new_cache(int capacity) const {
+  return KvCache::create(config_.num_layers, capacity, config_.kv_dim());
+}
+
+void Transformer::linear(std::span<const Target> targets, const float* x, int ldx, int tokens, bool per_row, float* y,
+                         int ldy) {
   int total = 0;
   for (const auto& t : targets) total += t.matrix->ref.rows;
-  const KernelSet& k = kernels_;
+  const auto matmul = per_row ? kernels_.matvec_batch : kernels_.matmul;
   pool_->parallel_for(total, kRowAlign, [&](int begin, int end) {
     int first_row = 0;  // index of the target's first row in the concatenation
     for (const auto& t : targets) {
       const int rows = t.matrix->ref.rows;
       const int lo = std::max(begin, first_row), hi = std::min(end, first_row + rows);
-      if (lo < hi) k.matmul(t.matrix->ref, lo - first_row, hi - first_row, x, ldx, tokens, y + t.column, ldy);
+      if (lo < hi) matmul(t.matrix->ref, lo - first_row, hi - first_row, x, ldx, tokens, y + t.column, ldy);
       first_row += rows;
     }
   });
@@ -86,18 +91,18 @@ void Transformer::rms_norm(const float* x, const std::vector<float>& weight, int
   }
 }
 
-void Transformer::rope(float* qkv, int tokens, int start) const {
+void Transformer::rope(float* qkv, std::span<const Row> rows) const {
   const int hd = config_.head_dim, nh = config_.num_heads, nkv = config_.num_kv_heads;
   const int width = config_.q_dim() + 2 * config_.kv_dim();
   const int pairs = config_.rotary_dim / 2;
   std::vector<float> cos_v(pairs), sin_v(pairs);
-  for (int t = 0; t < tokens; ++t) {
-    const double pos = start + t;
+  for (std::size_t t = 0; t < rows.size(); ++t) {
+    const double pos = rows[t].position;
     for (int j = 0; j < pairs; ++j) {
       cos_v[j] = static_cast<float>(std::cos(pos * inv_freq_[j]));
       sin_v[j] = static_cast<float>(std::sin(pos * inv_freq_[j]));
     }
-    float* row = qkv + static_cast<std::size_t>(t) * width;
+    float* row = qkv + t * width;
     for (int head = 0; head < nh + nkv; ++head) {  // query heads, then key heads (they follow in the row)
       float* v = row + static_cast<std::size_t>(head) * hd;
       for (int j = 0; j < pairs; ++j) {
@@ -109,23 +114,27 @@ void Transformer::rope(float* qkv, int tokens, int start) const {
   }
 }
 
-void Transformer::attention(int layer, const float* qkv, int tokens, int start, float* out) {
+void Transformer::attention(int layer, const float* qkv, std::span<const Row> rows, float* out) {
   const int hd = config_.head_dim, nh = config_.num_heads;
   const int group = nh / config_.num_kv_heads;
   const int Q = config_.q_dim();
   const int width = Q + 2 * config_.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const KernelSet& k = kernels_;
+  int longest = 0;
+  for (const Row& row : rows) longest = std::max(longest, row.position + 1);
+  const int tokens = static_cast<int>(rows.size());
   pool_->parallel_for(tokens * nh, 1, [&](int begin, int end) {
-    std::vector<float> scores(static_cast<std::size_t>(start + tokens));
+    std::vector<float> scores(static_cast<std::size_t>(longest));
     for (int unit = begin; unit < end; ++unit) {
       const int t = unit / nh, head = unit % nh;
       const int kv_off = (head / group) * hd;
-      const int last = start + t;  // causal: positions [0, last]
+      const int last = rows[t].position;  // causal: positions [0, last]
+      KvCache& cache = *rows[t].cache;
       const float* q = qkv + static_cast<std::size_t>(t) * width + static_cast<std::size_t>(head) * hd;
       float max_score = -INFINITY;
       for (int p = 0; p <= last; ++p) {
-        scores[p] = k.dot(q, cache_.key(layer, p) + kv_off, hd) * scale;
+        scores[p] = k.dot(q, cache.key(layer, p) + kv_off, hd) * scale;
         max_score = std::max(max_score, scores[p]);
       }
       float total = 0.0f;
@@ -136,22 +145,35 @@ void Transformer::attention(int layer, const float* qkv, int tokens, int start, 
       float* o = out + static_cast<std::size_t>(t) * Q + static_cast<std::size_t>(head) * hd;
       std::fill(o, o + hd, 0.0f);
       const float inv_total = 1.0f / total;
-      for (int p = 0; p <= last; ++p) k.axpy(scores[p] * inv_total, cache_.value(layer, p) + kv_off, o, hd);
+      for (int p = 0; p <= last; ++p) k.axpy(scores[p] * inv_total, cache.value(layer, p) + kv_off, o, hd);
     }
   });
 }
 
-void Transformer::forward(std::span<const TokenId> tokens, int start, Logits mode, float* logits) {
+void Transformer::forward(KvCache& cache, std::span<const TokenId> tokens, int start, Logits mode, float* logits) {
   const int T = static_cast<int>(tokens.size());
   ALLTOOLS_CHECK(T >= 1 && T <= kMaxChunkTokens);
-  ALLTOOLS_CHECK(start >= 0 && start + T <= cache_.capacity());
+  ALLTOOLS_CHECK(start >= 0 && start + T <= cache.capacity());
+  chunk_rows_.clear();
+  for (int t = 0; t < T; ++t) chunk_rows_.push_back({tokens[t], &cache, start + t});
+  run(chunk_rows_, false, mode, logits);
+}
+
+void Transformer::forward_rows(std::span<const Row> rows, float* logits) {
+  ALLTOOLS_CHECK(!rows.empty() && rows.size() <= static_cast<std::size_t>(kMaxChunkTokens));
+  for (const Row& row : rows) ALLTOOLS_CHECK(row.position >= 0 && row.position < row.cache->capacity());
+  run(rows, true, Logits::kAll, logits);
+}
+
+void Transformer::run(std::span<const Row> rows, bool per_row, Logits mode, float* logits) {
+  const int T = static_cast<int>(rows.size());
   const int H = config_.hidden_size, Q = config_.q_dim(), KV = config_.kv_dim(), F = config_.intermediate_size;
   const int width = Q + 2 * KV;
   const bool glm4 = config_.arch == Architecture::kGlm4;
 
   for (int t = 0; t < T; ++t) {
-    ALLTOOLS_CHECK(tokens[t] >= 0 && tokens[t] < config_.vocab_size);
-    matrix_row_f32(weights_.embedding.ref, tokens[t], x_.data() + static_cast<std::size_t>(t) * H);
+    ALLTOOLS_CHECK(rows[t].token >= 0 && rows[t].token < config_.vocab_size);
+    matrix_row_f32(weights_.embedding.ref, rows[t].token, x_.data() + static_cast<std::size_t>(t) * H);
   }
   for (int layer = 0; layer < config_.num_layers; ++layer) {
     const LayerWeights& w = weights_.layers[layer];
@@ -159,42 +181,42 @@ void Transformer::forward(std::span<const TokenId> tokens, int start, Logits mod
     rms_norm(x_.data(), w.input_norm, T, h_.data());
     std::vector<Target> qkv_targets;
     for (std::size_t i = 0; i < w.qkv.size(); ++i) qkv_targets.push_back({&w.qkv[i], w.qkv_offsets[i]});
-    linear(qkv_targets, h_.data(), H, T, qkv_.data(), width);
+    linear(qkv_targets, h_.data(), H, T, per_row, qkv_.data(), width);
     for (int t = 0; t < T; ++t) {
       float* row = qkv_.data() + static_cast<std::size_t>(t) * width;
       for (int i = 0; i < width; ++i) row[i] += w.qkv_bias[i];
     }
-    rope(qkv_.data(), T, start);
+    rope(qkv_.data(), rows);
     for (int t = 0; t < T; ++t) {
       const float* row = qkv_.data() + static_cast<std::size_t>(t) * width;
-      std::memcpy(cache_.key(layer, start + t), row + Q, sizeof(float) * KV);
-      std::memcpy(cache_.value(layer, start + t), row + Q + KV, sizeof(float) * KV);
+      std::memcpy(rows[t].cache->key(layer, rows[t].position), row + Q, sizeof(float) * KV);
+      std::memcpy(rows[t].cache->value(layer, rows[t].position), row + Q + KV, sizeof(float) * KV);
     }
-    attention(layer, qkv_.data(), T, start, attn_.data());
+    attention(layer, qkv_.data(), rows, attn_.data());
     const Target o_target[] = {{&w.o, 0}};
-    linear(o_target, attn_.data(), Q, T, o_.data(), H);
+    linear(o_target, attn_.data(), Q, T, per_row, o_.data(), H);
     if (glm4) rms_norm(o_.data(), w.post_self_attn_norm, T, o_.data());
     for (std::size_t i = 0; i < static_cast<std::size_t>(T) * H; ++i) x_[i] += o_[i];
     // MLP block: SwiGLU with the gate in the first half of gate_up.
     rms_norm(x_.data(), w.post_attention_norm, T, h_.data());
     const Target gu_target[] = {{&w.gate_up, 0}};
-    linear(gu_target, h_.data(), H, T, gate_up_.data(), 2 * F);
+    linear(gu_target, h_.data(), H, T, per_row, gate_up_.data(), 2 * F);
     for (int t = 0; t < T; ++t) {
       const float* gu = gate_up_.data() + static_cast<std::size_t>(t) * 2 * F;
       float* a = act_.data() + static_cast<std::size_t>(t) * F;
       for (int i = 0; i < F; ++i) a[i] = gu[i] / (1.0f + std::exp(-gu[i])) * gu[F + i];
     }
     const Target down_target[] = {{&w.down, 0}};
-    linear(down_target, act_.data(), F, T, o_.data(), H);
+    linear(down_target, act_.data(), F, T, per_row, o_.data(), H);
     if (glm4) rms_norm(o_.data(), w.post_mlp_norm, T, o_.data());
     for (std::size_t i = 0; i < static_cast<std::size_t>(T) * H; ++i) x_[i] += o_[i];
   }
   if (mode == Logits::kNone) return;
   const int first = mode == Logits::kAll ? 0 : T - 1;
-  const int rows = T - first;
-  rms_norm(x_.data() + static_cast<std::size_t>(first) * H, weights_.final_norm, rows, h_.data());
+  const int out_rows = T - first;
+  rms_norm(x_.data() + static_cast<std::size_t>(first) * H, weights_.final_norm, out_rows, h_.data());
   const Target head_target[] = {{&weights_.lm_head, 0}};
-  linear(head_target, h_.data(), H, rows, logits, config_.vocab_size);
+  linear(head_target, h_.data(), H, out_rows, per_row, logits, config_.vocab_size);
 }
 
 }  // namespace alltools::model::cpu
