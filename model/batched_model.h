@@ -123,7 +123,7 @@ class BatchedModel : public LocalModel {
         result.finish = FinishReason::kCancelled;
         break;
       }
-      if (position() >= info_.max_context) {
+      if (position() >= info_.max_context || !has_room(position() + 1)) {
         result.finish = FinishReason::kContextFull;
         break;
       }
@@ -172,6 +172,20 @@ class BatchedModel : public LocalModel {
   virtual Result<TokenId> sample_next(const SamplingParams& params, std::span<const TokenId> context, int step) = 0;
   // After a rewind to `length` that dropped `dropped` computed positions (e.g. to return cache pages).
   virtual void on_rewind(int /*length*/, int /*dropped*/) {}
+  // Whether the cache may grow to `positions` (a memory budget shared with other sequences); generate() ends
+  // with kContextFull, before sampling, when the next token would not fit.
+  virtual bool has_room(int /*positions*/) { return true; }
+
+  // The tokens whose keys and values are in the cache (a prefix of the history).
+  std::span<const TokenId> computed_tokens() const {
+    return std::span<const TokenId>(history_).first(static_cast<std::size_t>(computed_));
+  }
+  // Starts from a cache that already holds `tokens` (an empty model taking over a kept cache); no logits are kept.
+  void adopt_computed(std::span<const TokenId> tokens) {
+    history_.assign(tokens.begin(), tokens.end());
+    computed_ = static_cast<int>(tokens.size());
+    logits_valid_ = false;
+  }
 
  private:
   using Clock = std::chrono::steady_clock;

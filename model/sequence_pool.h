@@ -22,11 +22,20 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "common/result.h"
 #include "model/language_model.h"
 
 namespace alltools::model {
+
+struct SequencePoolOptions {
+  std::string device = "cpu";        // where the pool runs ("cpu"; "cuda" is refused until the device pool exists)
+  int max_sequences = 16;            // handles open at once, and so rows per decode step (1..256)
+  std::uint64_t kv_budget = 0;       // bytes of KV cache (active + parked) the pool may commit; 0 = no limit
+  int max_parked = 16;               // caches kept for prefix reuse after their handle is destroyed (0 = none)
+  int prefill_chunk = 64;            // tokens per prefill pass between decode steps (bounds a decoder's wait)
+};
 
 struct SequencePoolStats {
   int active = 0;                 // sequences handed out and not yet destroyed
