@@ -1,0 +1,261 @@
+// serve_bench: continuous batching on the CPU (the SequencePool behind `alltools serve`). For 1, 4 and 16
+// concurrent streams (each a thread: open, append its own prompt, generate greedily), prints the aggregate decode
+// throughput, p50/p99 time to first token and the mean rows per decode step, with the ratio to one stream.
+//
+//   serve_bench                                    # the embedded model, then --synthetic glm4-9b:layers=4
+//   serve_bench --synthetic glm4-9b:layers=4 --dtype int8 --tokens 24 --prompt 16 --streams 1,4,16
+//   serve_bench --model DIR
+//   serve_bench --kernel                           # matvec_batch alone: GFLOP/s by tokens (one thread)
+//
+// Definitions: streams start together. Time to first token = from the start to the stream's first token
+// (prefills are chunked between decode steps, so later streams wait for earlier ones). Aggregate decode tok/s =
+// tokens after each stream's first, summed, over the time from the first stream's first token to the last
+// stream's last token. p50/p99: nearest rank over the streams. Figures are wall-clock on whatever else the
+// machine runs: the load average is printed before and after.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <latch>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "model/cpu/cpu_sequence_pool.h"
+#include "model/cpu/kernels.h"
+
+namespace {
+
+using namespace alltools::model;
+using alltools::Error;
+using alltools::Result;
+using alltools::Status;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxStreams = 256;  // SequencePoolOptions::max_sequences' limit
+
+struct Args {
+  std::vector<std::string> models;  // "dir:PATH" or "syn:SPEC"
+  std::string dtype = "bf16";
+  std::vector<int> streams = {1, 4, 16};
+  int tokens = 32;
+  int prompt = 16;
+  int threads = 0;
+  bool kernel = false;
+};
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const std::size_t rank = static_cast<std::size_t>(std::max(1.0, std::ceil(p / 100.0 * v.size())));
+  return v[std::min(rank, v.size()) - 1];
+}
+
+struct Row {
+  int streams = 0;
+  double decode_tok_s = 0, ttft_p50 = 0, ttft_p99 = 0, mean_batch = 0;
+};
+
+// One round: `streams` threads, each with its own prompt, all started together.
+Row run_round(SequencePool& pool, int streams, const Args& args) {
+  const int vocab = pool.info().vocab_size;
+  std::vector<Clock::time_point> first(streams), last(streams);
+  std::vector<int> made(streams, 0);
+  const auto before = pool.stats();
+  std::latch start(streams + 1);
+  Clock::time_point t0;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      std::vector<TokenId> ids;
+      for (int k = 0; k < args.prompt; ++k) ids.push_back(static_cast<TokenId>((k * 7919 + s * 104729 + 17) % vocab));
+      start.arrive_and_wait();
+      auto seq = pool.open(ids);
+      if (!seq.ok()) {
+        std::fprintf(stderr, "open: %s\n", seq.error().message.c_str());
+        std::exit(1);
+      }
+      Status appended = seq.value()->append(std::span<const TokenId>(ids).subspan(seq.value()->position()));
+      if (!appended.ok()) {
+        std::fprintf(stderr, "append: %s\n", appended.error().message.c_str());
+        std::exit(1);
+      }
+      GenerateRequest request;
+      request.max_new_tokens = args.tokens;
+      auto out = seq.value()->generate(request, [&](TokenId) {
+        const auto now = Clock::now();
+        if (made[s]++ == 0) first[s] = now;
+        last[s] = now;
+        return true;
+      });
+      if (!out.ok()) {
+        std::fprintf(stderr, "generate: %s\n", out.error().message.c_str());
+        std::exit(1);
+      }
+    });
+  }
+  t0 = Clock::now();
+  start.arrive_and_wait();
+  for (auto& t : threads) t.join();
+  const auto after = pool.stats();
+  Row row;
+  row.streams = streams;
+  std::vector<double> ttft;
+  int decoded = 0;
+  Clock::time_point window_begin = first[0], window_end = last[0];
+  for (int s = 0; s < streams; ++s) {
+    ttft.push_back(seconds(t0, first[s]));
+    decoded += made[s] - 1;
+    window_begin = std::min(window_begin, first[s]);
+    window_end = std::max(window_end, last[s]);
+  }
+  row.decode_tok_s = decoded / seconds(window_begin, window_end);
+  row.ttft_p50 = percentile(ttft, 50);
+  row.ttft_p99 = percentile(ttft, 99);
+  const auto steps = after.steps - before.steps;
+  row.mean_batch = steps > 0 ? static_cast<double>(after.step_tokens - before.step_tokens) / steps : 0.0;
+  return row;
+}
+
+int bench_model(const std::string& model, const Args& args) {
+  CpuModelOptions options;
+  auto type = parse_weight_type(args.dtype);
+  if (!type.ok()) {
+    std::fprintf(stderr, "%s\n", type.error().message.c_str());
+    return 2;
+  }
+  options.weights = type.value();
+  options.threads = args.threads;
+  SequencePoolOptions pool_options;
+  pool_options.max_sequences = *std::max_element(args.streams.begin(), args.streams.end());
+  pool_options.max_parked = 0;  // every round prefills its prompts
+  const auto t_load = Clock::now();
+  Result<std::unique_ptr<SequencePool>> pool = Error{};
+  if (model.rfind("syn:", 0) == 0) {
+    auto spec = parse_synthetic_spec(model.substr(4));
+    if (!spec.ok()) {
+      std::fprintf(stderr, "%s\n", spec.error().message.c_str());
+      return 2;
+    }
+    pool = open_cpu_sequence_pool(spec.value(), options, pool_options);
+  } else {
+    pool = open_cpu_sequence_pool(model.substr(4), options, pool_options);
+  }
+  if (!pool.ok()) {
+    std::fprintf(stderr, "%s\n", pool.error().message.c_str());
+    return 1;
+  }
+  std::printf("\nmodel %s (%s weights), loaded in %.0f s; prompt %d tokens, %d generated per stream; load %s\n",
+              pool.value()->info().name.c_str(), args.dtype.c_str(), seconds(t_load, Clock::now()), args.prompt,
+              args.tokens, load_average().c_str());
+  std::printf("%8s %14s %8s %10s %10s %11s\n", "streams", "decode tok/s", "x 1", "TTFT p50", "TTFT p99",
+              "rows/step");
+  double single = 0.0;
+  for (int streams : args.streams) {
+    const Row row = run_round(*pool.value(), streams, args);
+    if (streams == 1 || single == 0.0) single = row.decode_tok_s;
+    std::printf("%8d %14.2f %7.2fx %9.3fs %9.3fs %11.2f\n", row.streams, row.decode_tok_s, row.decode_tok_s / single,
+                row.ttft_p50, row.ttft_p99, row.mean_batch);
+    std::fflush(stdout);
+  }
+  std::printf("load average after: %s\n", load_average().c_str());
+  return 0;
+}
+
+// matvec_batch alone on one thread: a [4096, 13696] bf16 / int8 matrix (GLM-4-9B's down projection shape).
+int bench_kernel() {
+  using namespace alltools::model::cpu;
+  const int rows = 4096, cols = 13696;
+  const KernelSet& k = best_kernels();
+  const std::size_t n = static_cast<std::size_t>(rows) * cols;
+  std::vector<std::uint16_t> half(n);
+  std::vector<std::int8_t> q(n);
+  std::vector<float> scales(rows, 0.01f);
+  std::mt19937 rng(1);
+  for (std::size_t i = 0; i < n; ++i) {
+    half[i] = f32_to_bf16(static_cast<float>(rng() % 1000) / 1000.0f - 0.5f);
+    q[i] = static_cast<std::int8_t>(rng() % 255 - 127);
+  }
+  const MatrixRef mats[] = {{WeightFormat::kBF16, rows, cols, half.data(), nullptr},
+                            {WeightFormat::kI8, rows, cols, q.data(), scales.data()}};
+  std::printf("kernels %s, one thread, [%d, %d]; load %s\n", k.name, rows, cols, load_average().c_str());
+  for (const MatrixRef& m : mats) {
+    for (int tokens : {1, 4, 16}) {
+      std::vector<float> x(static_cast<std::size_t>(tokens) * cols, 0.25f), y(static_cast<std::size_t>(tokens) * rows);
+      double best = 1e9;
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto t0 = Clock::now();
+        k.matvec_batch(m, 0, rows, x.data(), cols, tokens, y.data(), rows);
+        best = std::min(best, seconds(t0, Clock::now()));
+      }
+      std::printf("%s tokens %2d: %7.1f ms  %6.1f GFLOP/s  %6.1f GB/s of weights\n",
+                  m.format == WeightFormat::kBF16 ? "bf16" : "int8", tokens, best * 1e3, 2.0 * n * tokens / best / 1e9,
+                  (m.format == WeightFormat::kBF16 ? 2.0 : 1.0) * n / best / 1e9);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--model" && has_value) {
+      args.models.push_back("dir:" + std::string(argv[++i]));
+    } else if (a == "--synthetic" && has_value) {
+      args.models.push_back("syn:" + std::string(argv[++i]));
+    } else if (a == "--dtype" && has_value) {
+      args.dtype = argv[++i];
+    } else if (a == "--tokens" && has_value) {
+      args.tokens = std::max(2, std::atoi(argv[++i]));
+    } else if (a == "--prompt" && has_value) {
+      args.prompt = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--threads" && has_value) {
+      args.threads = std::max(0, std::atoi(argv[++i]));
+    } else if (a == "--streams" && has_value) {
+      args.streams.clear();
+      std::string list = argv[++i];
+      for (std::size_t p = 0; p <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', p), list.size());
+        const int s = std::atoi(list.substr(p, comma - p).c_str());
+        if (s < 1 || s > kMaxStreams) {
+          std::fprintf(stderr, "--streams: each count in [1, %d]\n", kMaxStreams);
+          return 2;
+        }
+        args.streams.push_back(s);
+        p = comma + 1;
+      }
+    } else if (a == "--kernel") {
+      args.kernel = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: serve_bench [--model DIR | --synthetic SPEC]... [--dtype f32|bf16|int8|stored] "
+                   "[--streams 1,4,16] [--tokens N] [--prompt N] [--threads N] | --kernel\n");
+      return 2;
+    }
+  }
+  if (args.kernel) return bench_kernel();
+  if (args.models.empty()) {
+    args.models = {"dir:" + std::string(ALLTOOLS_SOURCE_DIR) + "/models/glm4-alltools-tiny", "syn:glm4-9b:layers=4"};
+  }
+  std::printf("serve_bench: kernels %s, %u hardware threads\n", alltools::model::cpu::best_kernels().name,
+              std::thread::hardware_concurrency());
+  for (const std::string& model : args.models) {
+    if (const int rc = bench_model(model, args); rc != 0) return rc;
+  }
+  return 0;
+}
