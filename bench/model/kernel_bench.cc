@@ -1,5 +1,6 @@
 // kernel_bench: one thread, one matrix — the decode kernel's GB/s next to a plain read loop's, and the prefill
-// tile kernel's GFLOP/s, for each weight format. Usage: kernel_bench [rows cols tokens]
+// tile kernel's GFLOP/s and the batched decode's (16 rows), for each weight format.
+// Usage: kernel_bench [rows cols tokens]
 #include <time.h>
 
 #include <chrono>
@@ -56,6 +57,13 @@ int main(int argc, char** argv) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%s  decode %.1f GB/s (%.2f of read loop)   prefill %d tokens: %.1f GFLOP/s\n", c.name,
                 c.bytes / best / 1e9, c.bytes / best / 1e9 / bw.gb_per_s, tokens, 2.0 * n * tokens / s / 1e9);
+    // Continuous batching: the decode rows of up to 16 sequences through the matrix at once (matvec_batch).
+    const int batch = std::min(16, tokens);
+    const auto t1 = std::chrono::steady_clock::now();
+    k.matvec_batch(c.m, 0, rows, x.data(), cols, batch, y.data(), rows);
+    const double sb = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    std::printf("      batched decode %d rows: %.1f GFLOP/s, %.2fx the time of one row\n", batch,
+                2.0 * n * batch / sb / 1e9, sb / best);
     // Compute ceiling: the first 384 KiB of rows (L2-resident), per CPU second.
     const int hot_rows = std::max(4, static_cast<int>((384 << 10) / (c.bytes / rows)));
     const MatrixRef hot{c.m.format, hot_rows, cols, c.m.data, c.m.row_scales};

@@ -1,11 +1,11 @@
 // serve_bench: continuous batching on the CPU (the SequencePool behind `alltools serve`). For 1, 4 and 16
 // concurrent streams (each a thread: open, append its own prompt, generate greedily), prints the aggregate decode
 // throughput, p50/p99 time to first token and the mean rows per decode step, with the ratio to one stream.
+// The batched kernel alone: bench/model/kernel_bench.
 //
 //   serve_bench                                    # the embedded model, then --synthetic glm4-9b:layers=4
 //   serve_bench --synthetic glm4-9b:layers=4 --dtype int8 --tokens 24 --prompt 16 --streams 1,4,16
 //   serve_bench --model DIR
-//   serve_bench --kernel                           # matvec_batch alone: GFLOP/s by tokens (one thread)
 //
 // Definitions: streams start together. Time to first token = from the start to the stream's first token
 // (prefills are chunked between decode steps, so later streams wait for earlier ones). Aggregate decode tok/s =
@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <latch>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,7 +43,6 @@ struct Args {
   int tokens = 32;
   int prompt = 16;
   int threads = 0;
-  bool kernel = false;
 };
 
 std::string load_average() {
@@ -173,40 +171,6 @@ int bench_model(const std::string& model, const Args& args) {
   return 0;
 }
 
-// matvec_batch alone on one thread: a [4096, 13696] bf16 / int8 matrix (GLM-4-9B's down projection shape).
-int bench_kernel() {
-  using namespace alltools::model::cpu;
-  const int rows = 4096, cols = 13696;
-  const KernelSet& k = best_kernels();
-  const std::size_t n = static_cast<std::size_t>(rows) * cols;
-  std::vector<std::uint16_t> half(n);
-  std::vector<std::int8_t> q(n);
-  std::vector<float> scales(rows, 0.01f);
-  std::mt19937 rng(1);
-  for (std::size_t i = 0; i < n; ++i) {
-    half[i] = f32_to_bf16(static_cast<float>(rng() % 1000) / 1000.0f - 0.5f);
-    q[i] = static_cast<std::int8_t>(rng() % 255 - 127);
-  }
-  const MatrixRef mats[] = {{WeightFormat::kBF16, rows, cols, half.data(), nullptr},
-                            {WeightFormat::kI8, rows, cols, q.data(), scales.data()}};
-  std::printf("kernels %s, one thread, [%d, %d]; load %s\n", k.name, rows, cols, load_average().c_str());
-  for (const MatrixRef& m : mats) {
-    for (int tokens : {1, 4, 16}) {
-      std::vector<float> x(static_cast<std::size_t>(tokens) * cols, 0.25f), y(static_cast<std::size_t>(tokens) * rows);
-      double best = 1e9;
-      for (int rep = 0; rep < 3; ++rep) {
-        const auto t0 = Clock::now();
-        k.matvec_batch(m, 0, rows, x.data(), cols, tokens, y.data(), rows);
-        best = std::min(best, seconds(t0, Clock::now()));
-      }
-      std::printf("%s tokens %2d: %7.1f ms  %6.1f GFLOP/s  %6.1f GB/s of weights\n",
-                  m.format == WeightFormat::kBF16 ? "bf16" : "int8", tokens, best * 1e3, 2.0 * n * tokens / best / 1e9,
-                  (m.format == WeightFormat::kBF16 ? 2.0 : 1.0) * n / best / 1e9);
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,16 +203,13 @@ int main(int argc, char** argv) {
         args.streams.push_back(s);
         p = comma + 1;
       }
-    } else if (a == "--kernel") {
-      args.kernel = true;
     } else {
       std::fprintf(stderr,
                    "usage: serve_bench [--model DIR | --synthetic SPEC]... [--dtype f32|bf16|int8|stored] "
-                   "[--streams 1,4,16] [--tokens N] [--prompt N] [--threads N] | --kernel\n");
+                   "[--streams 1,4,16] [--tokens N] [--prompt N] [--threads N]\n");
       return 2;
     }
   }
-  if (args.kernel) return bench_kernel();
   if (args.models.empty()) {
     args.models = {"dir:" + std::string(ALLTOOLS_SOURCE_DIR) + "/models/glm4-alltools-tiny", "syn:glm4-9b:layers=4"};
   }
