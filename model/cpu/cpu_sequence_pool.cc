@@ -19,6 +19,15 @@ namespace {
 
 using cpu::Transformer;
 
+// How long a step waits for the rows of generating sequences still sampling: a row that misses a step waits a
+// whole step, so the wait grows with the step's cost (kGatherFraction of the last one), within
+// [kGatherMicros, kGatherMaxMicros].
+std::chrono::microseconds gather_wait(double last_step_seconds) {
+  const double us = std::clamp(last_step_seconds * kGatherFraction * 1e6, static_cast<double>(kGatherMicros),
+                               static_cast<double>(kGatherMaxMicros));
+  return std::chrono::microseconds(static_cast<std::int64_t>(us));
+}
+
 // One forward pass a sequence asks of the scheduler thread; it waits until `done`.
 struct Job {
   cpu::KvCache* cache;
@@ -366,6 +375,7 @@ int Pool::missing_rows_locked() const {
 
 void Pool::scheduler_main() {
   std::vector<Job*> batch;
+  double last_step_seconds = 0.0;
   bool chunk_ran_alone = false;  // the last pass ran a chunk while decode rows waited: run them now
   std::unique_lock lock(mu_);
   while (true) {
@@ -375,7 +385,7 @@ void Pool::scheduler_main() {
     if (take_rows && missing_rows_locked() > 0) {
       if (chunks_.empty()) {
         // Generating sequences still sampling or in their callback: wait a little so they join this step.
-        work_cv_.wait_until(lock, std::chrono::steady_clock::now() + std::chrono::microseconds(kGatherMicros),
+        work_cv_.wait_until(lock, std::chrono::steady_clock::now() + gather_wait(last_step_seconds),
                             [&] { return stop_ || !chunks_.empty() || missing_rows_locked() <= 0; });
       } else if (!chunk_ran_alone) {
         take_rows = false;  // run a prefill chunk first; the stragglers arrive meanwhile
@@ -393,7 +403,11 @@ void Pool::scheduler_main() {
     }
     chunk_ran_alone = chunk != nullptr && batch.empty() && !decode_.empty();
     lock.unlock();
-    if (!batch.empty()) run_step(batch);
+    if (!batch.empty()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      run_step(batch);
+      last_step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     if (chunk != nullptr) tf_->forward(*chunk->cache, chunk->tokens, chunk->start, chunk->mode, chunk->logits);
     lock.lock();
     for (Job* job : batch) job->done = true;

@@ -12,7 +12,9 @@
 //    bitwise those it gets alone (Transformer::forward_rows), so greedy output does not depend on the batch;
 //  - a prefill (append of more than one token, continuation_logits) runs as chunks of at most
 //    SequencePoolOptions::prefill_chunk tokens, one chunk between two decode steps;
-//  - before a step it waits up to kGatherMicros for the rows of generating sequences that are still sampling.
+//  - before a step it waits for the rows of generating sequences that are still sampling (or in their callback),
+//    up to a fifth of the last step's time (within [kGatherMicros, kGatherMaxMicros]): a row that misses a step
+//    waits a whole step.
 // Sampling, LogitsFilter and the token callback run on the thread that called generate(), which blocks while its
 // rows are in the scheduler's queue; a slow callback delays only its own sequence (the others step without it).
 // A CancelToken is honoured at the next step; destroying a handle cancels what runs on it and waits for it.
@@ -32,7 +34,9 @@
 
 namespace alltools::model {
 
-inline constexpr int kGatherMicros = 2000;  // longest wait for a generating sequence's row before a step runs
+inline constexpr int kGatherMicros = 2000;        // the wait for late rows before a step, at least...
+inline constexpr int kGatherMaxMicros = 500000;   // ...and at most
+inline constexpr double kGatherFraction = 0.2;    // of the last step's time
 
 // Errors: those of open_cpu_model / open_synthetic_cpu_model; kInvalidArgument for options out of range or an
 // unknown device; kUnavailable for device "cuda" (continuous batching runs on the CPU backend only).
