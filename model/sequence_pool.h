@@ -45,6 +45,7 @@ struct SequencePoolStats {
   std::uint64_t kv_budget = 0;    // the limit kv_bytes may not pass (0 = none)
   std::uint64_t steps = 0;        // batched decode steps run since the pool was made
   std::uint64_t step_tokens = 0;  // tokens decoded in those steps (step_tokens / steps = mean batch size)
+  std::uint64_t step_micros = 0;  // time spent running those steps (the rest: prefill, or waiting for rows)
   std::uint64_t reused_tokens = 0;  // prompt tokens served from parked caches instead of being recomputed
 };
 

@@ -11,7 +11,8 @@
 // (prefills are chunked between decode steps, so later streams wait for earlier ones). Decode tok/s = the
 // steady state: from the moment every stream has its first token, each generates --tokens more; their sum over
 // the time from that moment to the last one. End-to-end tok/s = every generated token over the whole round
-// (prefills included). rows/step = mean rows per batched decode step. p50/p99: nearest rank over the streams. Figures are wall-clock on whatever else the
+// (prefills included). rows/step = mean rows per batched decode step and busy = the share of the time spent in
+// decode steps, both in the steady state. p50/p99: nearest rank over the streams. Figures are wall-clock on whatever else the
 // machine runs: the load average is printed before and after.
 #include <algorithm>
 #include <chrono>
@@ -66,7 +67,8 @@ double percentile(std::vector<double> v, double p) {
 
 struct Row {
   int streams = 0;
-  double decode_tok_s = 0, end_to_end_tok_s = 0, ttft_p50 = 0, ttft_p99 = 0, mean_batch = 0;
+  double decode_tok_s = 0, end_to_end_tok_s = 0, ttft_p50 = 0, ttft_p99 = 0;
+  double mean_batch = 0, step_busy = 0;  // in the steady state: rows per step, fraction of the time in steps
 };
 
 // One round: `streams` threads, each with its own prompt, all started together. Once every stream has its first
@@ -78,7 +80,7 @@ Row run_round(SequencePool& pool, int streams, const Args& args) {
   std::mutex mu;
   int started = 0;
   Clock::time_point steady_begin;
-  const auto before = pool.stats();
+  SequencePoolStats at_steady;
   std::latch start(streams + 1);
   Clock::time_point t0;
   std::vector<std::thread> threads;
@@ -104,7 +106,10 @@ Row run_round(SequencePool& pool, int streams, const Args& args) {
         std::lock_guard lock(mu);
         if (made[s]++ == 0) {
           first[s] = now;
-          if (++started == streams) steady_begin = now;
+          if (++started == streams) {
+            steady_begin = now;
+            at_steady = pool.stats();
+          }
           return true;
         }
         last[s] = now;
@@ -136,8 +141,9 @@ Row run_round(SequencePool& pool, int streams, const Args& args) {
   row.end_to_end_tok_s = total / seconds(t0, end);
   row.ttft_p50 = percentile(ttft, 50);
   row.ttft_p99 = percentile(ttft, 99);
-  const auto steps = after.steps - before.steps;
-  row.mean_batch = steps > 0 ? static_cast<double>(after.step_tokens - before.step_tokens) / steps : 0.0;
+  const auto steps = after.steps - at_steady.steps;
+  row.mean_batch = steps > 0 ? static_cast<double>(after.step_tokens - at_steady.step_tokens) / steps : 0.0;
+  row.step_busy = (after.step_micros - at_steady.step_micros) * 1e-6 / seconds(steady_begin, end);
   return row;
 }
 
@@ -173,8 +179,8 @@ int bench_model(const std::string& model, const Args& args) {
               "state; best of %d; load %s\n",
               pool.value()->info().name.c_str(), args.dtype.c_str(), seconds(t_load, Clock::now()), args.prompt,
               args.tokens, args.repeat, load_average().c_str());
-  std::printf("%8s %14s %8s %12s %10s %10s %10s\n", "streams", "decode tok/s", "x 1", "end-to-end", "TTFT p50",
-              "TTFT p99", "rows/step");
+  std::printf("%8s %14s %8s %12s %10s %10s %10s %8s\n", "streams", "decode tok/s", "x 1", "end-to-end",
+              "TTFT p50", "TTFT p99", "rows/step", "busy");
   double single = 0.0;
   for (int streams : args.streams) {
     Row row = run_round(*pool.value(), streams, args);
@@ -183,8 +189,9 @@ int bench_model(const std::string& model, const Args& args) {
       if (again.decode_tok_s > row.decode_tok_s) row = again;
     }
     if (streams == 1 || single == 0.0) single = row.decode_tok_s;
-    std::printf("%8d %14.2f %7.2fx %12.2f %9.2fs %9.2fs %10.2f\n", row.streams, row.decode_tok_s,
-                row.decode_tok_s / single, row.end_to_end_tok_s, row.ttft_p50, row.ttft_p99, row.mean_batch);
+    std::printf("%8d %14.2f %7.2fx %12.2f %9.2fs %9.2fs %10.2f %7.0f%%\n", row.streams, row.decode_tok_s,
+                row.decode_tok_s / single, row.end_to_end_tok_s, row.ttft_p50, row.ttft_p99, row.mean_batch,
+                100.0 * row.step_busy);
     std::fflush(stdout);
   }
   std::printf("load average after: %s\n", load_average().c_str());

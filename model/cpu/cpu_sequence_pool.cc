@@ -97,7 +97,7 @@ class Pool final : public SequencePool {
   std::int64_t committed_ = 0;       // positions reserved by active sequences + held by parked caches
   std::vector<Parked> parked_;
   std::uint64_t clock_ = 0;
-  std::uint64_t steps_ = 0, step_tokens_ = 0, reused_tokens_ = 0;
+  std::uint64_t steps_ = 0, step_tokens_ = 0, step_micros_ = 0, reused_tokens_ = 0;
 
   std::vector<Transformer::Row> rows_;  // scheduler thread only
   std::vector<float> step_logits_;      // scheduler thread only: [rows, vocab]
@@ -300,6 +300,7 @@ SequencePoolStats Pool::stats() const {
   s.kv_budget = options_.kv_budget;
   s.steps = steps_;
   s.step_tokens = step_tokens_;
+  s.step_micros = step_micros_;
   s.reused_tokens = reused_tokens_;
   return s;
 }
@@ -418,6 +419,7 @@ void Pool::scheduler_main() {
     if (!batch.empty()) {
       ++steps_;
       step_tokens_ += batch.size();
+      step_micros_ += static_cast<std::uint64_t>(last_step_seconds * 1e6);
     }
     done_cv_.notify_all();
   }
