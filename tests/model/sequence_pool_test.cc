@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -153,6 +154,48 @@ TEST(SequencePool, GreedyBatchedEqualsAloneF32) { expect_batched_greedy_is_alone
 TEST(SequencePool, GreedyBatchedEqualsAloneBf16) { expect_batched_greedy_is_alone(fixture_dir("glm-tiny-bf16"), W::kAsStored); }
 TEST(SequencePool, GreedyBatchedEqualsAloneEmbedded) { expect_batched_greedy_is_alone(kEmbedded, W::kAsStored); }
 TEST(SequencePool, GreedyBatchedEqualsAloneEmbeddedBf16) { expect_batched_greedy_is_alone(kEmbedded, W::kBF16); }
+
+// Seeded sampling and a LogitsFilter (the agent's constrained decoding) run per sequence on its own thread: with
+// 4 sequences batched, each one's tokens equal those it samples alone.
+TEST(SequencePool, SeededSamplingAndFiltersAreTheSameBatched) {
+  constexpr int kSeqs = 4;
+  auto pool = open_pool(fixture_dir("glm-tiny-bf16"), W::kAsStored);
+  ASSERT_TRUE(pool);
+  const auto request = [](int i) {
+    GenerateRequest r;
+    r.max_new_tokens = 30;
+    r.sampling.temperature = 0.9f;
+    r.sampling.top_k = 40;
+    r.sampling.seed = 100 + i;
+    if (i % 2 == 1) {  // odd sequences may only produce even ids after their 5th token
+      r.filter.wants = [](std::span<const TokenId> generated) { return generated.size() >= 5; };
+      r.filter.apply = [](std::span<const TokenId>, std::span<float> logits) {
+        for (std::size_t id = 1; id < logits.size(); id += 2) logits[id] = -INFINITY;
+      };
+    }
+    return r;
+  };
+  const auto sample = [&](int i) {
+    auto seq = pool->open();
+    EXPECT_TRUE(seq.ok());
+    EXPECT_TRUE(seq.value()->append(prompt(i, 1024)).ok());
+    auto out = seq.value()->generate(request(i), nullptr);
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? out->tokens : std::vector<TokenId>{};
+  };
+  std::vector<std::vector<TokenId>> alone(kSeqs), together(kSeqs);
+  for (int i = 0; i < kSeqs; ++i) alone[i] = sample(i);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSeqs; ++i) threads.emplace_back([&, i] { together[i] = sample(i); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kSeqs; ++i) {
+    EXPECT_EQ(together[i], alone[i]) << "sequence " << i;
+    ASSERT_EQ(alone[i].size(), 30u);
+    if (i % 2 == 1) {
+      for (std::size_t k = 5; k < alone[i].size(); ++k) EXPECT_EQ(alone[i][k] % 2, 0) << "sequence " << i;
+    }
+  }
+}
 
 TEST(SequencePool, CancellationLeavesAtTheNextStepAndOthersGoOn) {
   auto pool = open_pool(fixture_dir("glm4-tiny-f32"), W::kAsStored);
