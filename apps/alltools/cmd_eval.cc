@@ -7,7 +7,8 @@
 //    "functions": [{name, description, parameters}], "function_results": {name: result}}   user functions
 // Task functions are real executables (a manifest per task whose command prints the task's recorded result).
 // Scores: tool choice (the first segment's tool, or none), well-formed calls (parsed arguments / all calls),
-// math answers, research answers citing a page that contains the answer, function answers.
+// schema-valid function calls (arguments that parse and validate against the function's parameters with valijson,
+// draft 7 / all calls of the task's functions), math answers, research answers citing a page that contains the answer, function answers.
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,10 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
 
 #include "apps/alltools/agent_session.h"
 #include "apps/alltools/command.h"
@@ -46,6 +51,7 @@ struct Outcome {
   bool tool_ok = false;
   std::string first_tool;  // "" = answered without a tool
   int calls = 0, well_formed = 0;
+  int function_calls = 0, schema_valid = 0;  // calls of the task's own functions
   std::string answer, status;
   std::optional<bool> math_ok, cite_ok, answer_ok;
 };
@@ -82,6 +88,21 @@ std::string file_text(const fs::path& path) {
 
 std::string path_from_file_url(const std::string& url) {
   return url.rfind("file://", 0) == 0 ? url.substr(7) : std::string();
+}
+
+// Whether `args` validates against `schema` (valijson, draft 7). A schema valijson cannot read counts as failing.
+bool schema_valid(const json& schema, const json& args) {
+  try {
+    valijson::Schema compiled;
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    valijson::adapters::NlohmannJsonAdapter schema_adapter(schema);
+    parser.populateSchema(schema_adapter, compiled);
+    valijson::Validator validator;
+    valijson::adapters::NlohmannJsonAdapter target(args);
+    return validator.validate(compiled, target, nullptr);
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 // Writes a function manifest whose functions print the task's recorded results (real executables).
@@ -137,7 +158,17 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
   o.answer = r.answer;
   o.status = std::string(agent::turn_status_name(r.status));
   bool first_seen = false;
+  std::map<std::string, json> parameters;  // the task's functions
+  for (const json& f : task.value("functions", json::array()))
+    parameters[f.value("name", "")] = f.value("parameters", json::object());
   for (const agent::Event& e : events) {
+    const auto fn = parameters.find(e.tool);
+    if (fn != parameters.end() && e.kind == agent::EventKind::kToolCall) {
+      ++o.function_calls;
+      o.schema_valid += schema_valid(fn->second, e.data.value("args", json())) ? 1 : 0;
+    }
+    if (fn != parameters.end() && e.kind == agent::EventKind::kError && e.data.value("stage", "") == "parse")
+      ++o.function_calls;
     if (e.kind == agent::EventKind::kSegmentStart && !first_seen) {
       o.first_tool = e.tool;
       first_seen = true;
@@ -219,7 +250,7 @@ int run_eval(int argc, char** argv) {
                  "                     [--model DIR | --endpoint URL ...] [--search-index FILE] [agent options]\n\n"
                  "Runs every task of the suite through the agent loop and the real tools (each task in a fresh\n"
                  "runtime and session; calls are approved automatically) and prints a score table: tool choice,\n"
-                 "well-formed calls, math answers (every expected number appears), research answers that cite a page\n"
+                 "well-formed calls, schema-valid function calls, math answers (every expected number appears), research answers that cite a page\n"
                  "containing the answer (needs --search-index built from the suite's corpus: `alltools index build\n"
                  "tests/eval/corpus`), function answers, each with its 95%% (Wilson) interval: 100 tasks cannot\n"
                  "tell 89%% from 91%%. --json-out writes per-task results.\n\n%s",
@@ -249,13 +280,15 @@ int run_eval(int argc, char** argv) {
                  o.well_formed, o.calls, o.status.c_str());
     outcomes.push_back(std::move(o));
   }
-  Rate tool, formed, math, cite, answer;
+  Rate tool, formed, valid, math, cite, answer;
   std::map<std::string, Rate> tool_by_kind;
   for (const Outcome& o : outcomes) {
     tool.add(o.tool_ok);
     tool_by_kind[o.kind].add(o.tool_ok);
     formed.good += o.well_formed;
     formed.total += o.calls;
+    valid.good += o.schema_valid;
+    valid.total += o.function_calls;
     if (o.math_ok) math.add(*o.math_ok);
     if (o.cite_ok) cite.add(*o.cite_ok);
     if (o.answer_ok) answer.add(*o.answer_ok);
@@ -269,6 +302,7 @@ int run_eval(int argc, char** argv) {
   row("tool choice", tool);
   for (const auto& [kind, r] : tool_by_kind) row(("  tool choice: " + kind).c_str(), r);
   row("calls well-formed", formed);
+  row("function calls schema-valid", valid);
   row("math answers", math);
   row("research cites answer page", cite);
   row("answer contains expected", answer);
@@ -276,17 +310,19 @@ int run_eval(int argc, char** argv) {
     json results = json::array();
     for (const Outcome& o : outcomes) {
       json j{{"id", o.id}, {"kind", o.kind}, {"tool_ok", o.tool_ok}, {"first_tool", o.first_tool},
-             {"calls", o.calls}, {"well_formed", o.well_formed}, {"status", o.status}, {"answer", o.answer}};
+             {"calls", o.calls}, {"well_formed", o.well_formed}, {"function_calls", o.function_calls},
+             {"schema_valid", o.schema_valid}, {"status", o.status}, {"answer", o.answer}};
       if (o.math_ok) j["math_ok"] = *o.math_ok;
       if (o.cite_ok) j["cite_ok"] = *o.cite_ok;
       if (o.answer_ok) j["answer_ok"] = *o.answer_ok;
       results.push_back(j);
     }
-    json summary{{"tool_choice", tool.pct()}, {"calls_well_formed", formed.pct()}, {"math", math.pct()},
+    json summary{{"tool_choice", tool.pct()}, {"calls_well_formed", formed.pct()},
+                 {"function_calls_schema_valid", valid.pct()}, {"math", math.pct()},
                  {"research_cites", cite.pct()}, {"answers", answer.pct()}, {"tasks", outcomes.size()}};
     json intervals = json::object();  // 95 % Wilson intervals of the metrics measured, in percent
     for (const auto& [key, r] : {std::pair<const char*, const Rate*>{"tool_choice", &tool},
-                                 {"calls_well_formed", &formed}, {"math", &math}, {"research_cites", &cite},
+                                 {"calls_well_formed", &formed}, {"function_calls_schema_valid", &valid}, {"math", &math}, {"research_cites", &cite},
                                  {"answers", &answer}}) {
       if (r->total == 0) continue;
       const auto [lo, hi] = r->interval();

@@ -143,6 +143,8 @@ const char* agent_flags_help() {
          "  --device cpu|cuda       where a local model runs (cuda: GPU 0, bf16 as stored)\n"
          "  --no-tool-constraint    let a local model write any tool name (default: the line after\n"
          "                          <|assistant|> is chosen among the tools it was given, or an answer)\n"
+         "  --no-arg-constraint     let a local model write any function arguments (default: one JSON\n"
+         "                          object valid for the function's parameters schema)\n"
          "  --temperature T         sampling temperature (default 0 = greedy)\n"
          "  --max-tokens N          tokens per model step\n"
          "tools and safety:\n"
@@ -216,6 +218,7 @@ Result<AgentFlags> parse_agent_flags(int argc, char** argv, std::vector<std::str
     else if (a == "--temperature") ALLTOOLS_RETURN_IF_ERROR(number(&f.temperature));
     else if (a == "--json") f.json = true;
     else if (a == "--no-tool-constraint") f.constrain_tool_names = false;
+    else if (a == "--no-arg-constraint") f.constrain_arguments = false;
     else if (a == "--quiet" || a == "-q") f.quiet = true;
     else if (a == "-y" || a == "--yes") f.yes = true;
     else if (a.size() > 1 && a[0] == '-') return usage("unknown flag " + a + " (see --help)");
@@ -468,6 +471,7 @@ agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flag
   if (flags.max_tokens > 0) o.limits.max_new_tokens_per_step = flags.max_tokens;
   o.sampling.temperature = flags.temperature;
   o.constrain_tool_names = flags.constrain_tool_names;
+  o.constrain_arguments = flags.constrain_arguments;
   const policies::Policy policy = runtime.policy;
   o.permission = [policy](std::string_view tool) {
     switch (policy.approval_for(tool)) {

@@ -51,6 +51,7 @@ struct AgentFlags {
   float temperature = 0.0f;               // --temperature T
   bool json = false;                      // --json
   bool constrain_tool_names = true;       // --no-tool-constraint turns constrained tool-name decoding off
+  bool constrain_arguments = true;        // --no-arg-constraint turns schema-constrained arguments off
   bool quiet = false;                     // --quiet
   bool yes = false;                       // -y / --yes
   bool help = false;

@@ -192,6 +192,21 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
       }
     }
   }
+  if (options_.constrain_arguments && !options_.template_options.generation_prompt_newline) {
+    const bool functions = std::any_of(specs_.begin(), specs_.end(), [](const tools::ToolSpec& s) {
+      return s.kind == tools::ToolSpec::Kind::kFunction;
+    });
+    if (!arguments_ && functions) {
+      const auto t_build = clock_type::now();
+      auto built = ArgumentConstraint::create(tokenizer_, specs_, /*starts_in_header=*/true);
+      if (built.ok()) {
+        arguments_ = std::move(built).value();
+        emit(Event{EventKind::kTiming, "", "",
+                   {{"arg_constraint_seconds", since(t_build)}, {"arg_constraint_notes", arguments_->notes()}}, 0});
+      }
+    }
+    if (arguments_) request.filter = combine_filters(std::move(request.filter), arguments_->filter());
+  }
 
   glm4::OutputParser parser;
   glm4::TokenFeeder feeder(tokenizer_, parser);

@@ -21,6 +21,7 @@
 
 #include "common/result.h"
 #include "core/agent/agent_options.h"
+#include "core/agent/argument_constraint.h"
 #include "core/agent/tool_name_constraint.h"
 #include "core/agent/dispatcher.h"
 #include "core/agent/events.h"
@@ -88,6 +89,7 @@ class Agent {
   protocol::glm4::IncrementalRenderer renderer_;
   std::vector<tools::ToolSpec> specs_;
   std::optional<ToolNameConstraint> tool_names_;  // built on the first generate step when enabled
+  std::unique_ptr<ArgumentConstraint> arguments_;  // likewise, when a user function is on offer
   std::vector<protocol::glm4::Message> messages_;
   model::CancelToken model_cancel_;
   std::atomic<bool> tool_cancel_{false};

@@ -41,6 +41,9 @@ struct AgentOptions {
   // Constrained decoding of the header line after <|assistant|>: the model can only name tools it was given
   // (core/agent/tool_name_constraint.h). Local backends only; glm-4-9b-chat's prompt format only.
   bool constrain_tool_names = true;
+  // Schema-constrained decoding of user-function arguments: the body after a function's header line is one JSON
+  // object valid for its `parameters` (core/agent/argument_constraint.h). Same backends and format as above.
+  bool constrain_arguments = true;
   protocol::glm4::TemplateOptions template_options;
   // Per tool name; unset = everything allowed.
   std::function<Permission(std::string_view tool)> permission;

@@ -25,7 +25,9 @@ enum class EventKind {
   kError,          // text = what went wrong; data = {"code": error code name}
   kTiming,         // data = {"prefill_tokens", "prefill_seconds", "decode_tokens", "decode_seconds", "tool_seconds",
                    //         "header_choice" (the chosen tool-name line), "header_choice_scored" (names
-                   //         that needed a forward pass), "header_choice_seconds"}
+                   //         that needed a forward pass), "header_choice_seconds",
+                   //         "arg_constraint_seconds" (building the argument masks' vocabulary trie),
+                   //         "arg_constraint_notes" (schema keywords it does not enforce)}
   kContextShrunk,  // text = what was shortened; data = {"freed_tokens", "messages"}
   kMessage,        // a message appended to the conversation: data = {"role", "metadata", "content"}; sessions
                    // restore the conversation from these

@@ -19,7 +19,7 @@ enum Mode : std::uint8_t {
   kFreeOpen, kFreeColon, kFreeValue, kFreeAfter, kFreeComma,
   kArrOpen, kArrAfter, kArrComma,
   kStr, kStrEsc, kStrHex, kStrLowBackslash, kStrLowU, kStrUtf8,
-  kNum, kLit,
+  kNum, kLit,  // scalars from kStr on (is_scalar)
 };
 
 constexpr int kMaxRefeeds = 80;          // frames one byte can complete (> the deepest stack)
@@ -136,6 +136,8 @@ State JsonAutomaton::start(int node) const {
   s.frames.push_back(root);
   return s;
 }
+
+bool JsonAutomaton::is_scalar(const Frame& frame) { return frame.mode >= kStr; }
 
 bool JsonAutomaton::feed(State& state, std::string_view bytes) const {
   for (unsigned char c : bytes)

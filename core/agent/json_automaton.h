@@ -71,6 +71,9 @@ class JsonAutomaton {
   StepResult step(State& state, int byte) const;
   // Whether the text may end here (kEnd would be accepted).
   bool can_end(const State& state) const;
+  // Whether the frame holds a scalar (string, number, literal): it never opens another frame, so how deep it sits
+  // does not change what it accepts.
+  static bool is_scalar(const Frame& frame);
   // Feeds every byte of `bytes`; false on the first rejected one.
   bool feed(State& state, std::string_view bytes) const;
 

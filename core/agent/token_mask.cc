@@ -66,6 +66,10 @@ struct TokenMasker::Impl {
     for (const auto& [piece, id] : sorted) longest = std::max(longest, piece.size());
     scratch.resize(longest + 2);
     stats.trie_nodes = nodes.size();
+    // The one walk over (nearly) the whole trie most bodies need: inside a plain string. Done here, so the first
+    // string of a generation costs no more than later ones.
+    State string = automaton.start(JsonSchemaGrammar::kAnyStringNode);
+    if (automaton.step(string, '"') == StepResult::kOk) local(string);
   }
 
   // The trie in preorder from the sorted pieces: each piece shares its longest common prefix with the path of the
@@ -135,7 +139,8 @@ struct TokenMasker::Impl {
   const Local& local(const State& state) {
     State top;
     top.frames.push_back(state.frames.back());
-    top.base_depth = static_cast<std::uint32_t>(state.depth() - 1);
+    // A scalar's analysis does not depend on its depth: one entry serves it everywhere.
+    top.base_depth = JsonAutomaton::is_scalar(top.frames[0]) ? 0 : static_cast<std::uint32_t>(state.depth() - 1);
     std::string key = top.key();
     if (auto it = locals.find(key); it != locals.end()) return it->second;
     ++stats.local_misses;
