@@ -235,7 +235,7 @@ TEST(ArgumentConstraintProperty, TenThousandRandomSchemasOnTheEmbeddedVocabulary
 TEST(ArgumentConstraintProperty, RandomSchemasOnTheGlm4Vocabulary) {
   auto tok = testing::glm4_tokenizer();
   ASSERT_TRUE(tok);
-  run_property(*tok, 150, 17, 0);
+  run_property(*tok, 150, 17, 10);
 }
 
 }  // namespace
