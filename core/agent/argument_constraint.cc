@@ -24,22 +24,26 @@ ArgumentConstraint::ArgumentConstraint(const model::Tokenizer& tokenizer, std::s
     const nlohmann::json parameters = spec.function.contains("parameters")
                                           ? nlohmann::json::parse(spec.function["parameters"].dump())
                                           : nlohmann::json::object();
-    functions_.emplace_back(spec.name, grammar_.add_arguments(parameters, spec.name));
+    functions_.emplace(spec.name, grammar_.add_arguments(parameters, spec.name));
   }
   masker_ = std::make_unique<TokenMasker>(tokenizer, automaton_);
   const std::vector<std::string>& pieces = masker_->pieces();
   special_.resize(pieces.size());
+  std::unordered_map<std::string, std::size_t> group;  // tail -> index in line_ends_
   for (std::size_t id = 0; id < pieces.size(); ++id) {
     special_[id] = tokenizer.is_special(static_cast<model::TokenId>(id));
     const std::size_t nl = pieces[id].find('\n');
-    if (nl != std::string::npos) line_ends_.emplace_back(static_cast<model::TokenId>(id), nl);
+    if (nl == std::string::npos) continue;
+    std::string tail = pieces[id].substr(0, nl);
+    auto [it, added] = group.emplace(tail, line_ends_.size());
+    if (added) line_ends_.push_back({std::move(tail), {}});
+    line_ends_[it->second].tokens.emplace_back(static_cast<model::TokenId>(id), pieces[id].substr(nl + 1));
   }
 }
 
 int ArgumentConstraint::root_of(std::string_view name) const {
-  for (const auto& [n, root] : functions_)
-    if (n == name) return root;
-  return -1;
+  const auto it = functions_.find(std::string(name));
+  return it == functions_.end() ? -1 : it->second;
 }
 
 bool ArgumentConstraint::names_a_prefix(std::string_view header) const {
@@ -95,17 +99,16 @@ bool ArgumentConstraint::wants(std::span<const model::TokenId> generated) const 
 bool ArgumentConstraint::apply(std::span<const model::TokenId> generated, std::span<float> logits) {
   const auto s = segment(generated);
   if (!s) return false;
-  const std::vector<std::string>& pieces = masker_->pieces();
   if (!s->body) {
     // An open header line: a token that ends it with a function's name must begin that function's body well.
     if (!names_a_prefix(s->header)) return false;
-    for (const auto& [id, nl] : line_ends_) {
-      if (static_cast<std::size_t>(id) >= logits.size()) continue;
-      const std::string& piece = pieces[id];
-      const int root = root_of(s->header + piece.substr(0, nl));
+    for (const LineEnds& group : line_ends_) {
+      const int root = root_of(s->header + group.tail);
       if (root < 0) continue;
-      State state = automaton_.start(root);
-      if (!automaton_.feed(state, std::string_view(piece).substr(nl + 1))) logits[id] = -INFINITY;
+      for (const auto& [id, rest] : group.tokens) {
+        State state = automaton_.start(root);
+        if (static_cast<std::size_t>(id) < logits.size() && !automaton_.feed(state, rest)) logits[id] = -INFINITY;
+      }
     }
     return true;
   }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -73,8 +74,14 @@ class ArgumentConstraint {
   JsonSchemaGrammar grammar_;
   JsonAutomaton automaton_{grammar_};
   std::unique_ptr<TokenMasker> masker_;
-  std::vector<std::pair<std::string, int>> functions_;  // name, root node
-  std::vector<std::pair<model::TokenId, std::size_t>> line_ends_;  // ordinary tokens containing '\n', its offset
+  std::unordered_map<std::string, int> functions_;  // name -> root node
+  // Ordinary tokens containing '\n', grouped by the bytes before it (what they add to the header line); each with
+  // the bytes after it (the start of the body).
+  struct LineEnds {
+    std::string tail;
+    std::vector<std::pair<model::TokenId, std::string>> tokens;
+  };
+  std::vector<LineEnds> line_ends_;
   std::vector<bool> special_;
   model::TokenId assistant_;
   model::TokenId observation_;
