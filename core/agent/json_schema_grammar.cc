@@ -17,6 +17,12 @@ constexpr double kMaxNumberMagnitude = 1e15;  // 15 integer digits (json_automat
 constexpr const char* kUnsupportedAnywhere[] = {"anyOf", "oneOf", "allOf", "not", "$ref", "if", "dependencies",
                                                  "dependentSchemas", "dependentRequired"};
 
+// Keywords that constrain one type's values; without `type` they still apply to values of that type.
+constexpr const char* kTypedKeywords[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+                                          "minLength", "maxLength", "pattern", "format", "minItems", "maxItems",
+                                          "uniqueItems", "contains", "minProperties", "maxProperties",
+                                          "additionalProperties", "patternProperties", "propertyNames"};
+
 bool matches_type(const json& value, std::string_view type) {
   if (type == "string") return value.is_string();
   if (type == "integer") return value.is_number_integer();
@@ -148,6 +154,9 @@ int JsonSchemaGrammar::compile(const json& schema, const std::string& pointer, i
   if (types.empty()) {
     if (schema.contains("properties") || schema.contains("required")) return compile_typed(schema, "object", pointer, depth);
     if (schema.contains("items")) return compile_typed(schema, "array", pointer, depth);
+    for (const char* k : kTypedKeywords) {
+      if (schema.contains(k)) return fallback(kAnyNode, pointer, std::string(k) + " without `type` is not enforced: any value");
+    }
     return kAnyNode;
   }
   if (types.size() == 1) return compile_typed(schema, types[0], pointer, depth);

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+// valijson aborts on a schema it cannot read unless told to throw (caught here).
+#define VALIJSON_USE_EXCEPTIONS 1
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>

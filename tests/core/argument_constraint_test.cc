@@ -110,6 +110,10 @@ TEST(JsonSchemaGrammar, NotesWhatItDoesNotEnforce) {
   EXPECT_EQ(g.notes()[0], "search/properties/n: anyOf is not enforced: any value");
   EXPECT_EQ(g.notes()[1], "search/properties/q: pattern is not enforced (any string)");
   EXPECT_NE(g.notes()[2].find("search/properties/x: no integer"), std::string::npos);
+  JsonSchemaGrammar untyped;  // a type's keyword without `type` still binds values of that type
+  EXPECT_EQ(untyped.add(json{{"exclusiveMinimum", 5.5}}, "f"), JsonSchemaGrammar::kAnyNode);
+  ASSERT_EQ(untyped.notes().size(), 1u);
+  EXPECT_EQ(untyped.notes()[0], "f/: exclusiveMinimum without `type` is not enforced: any value");
   JsonSchemaGrammar same;  // equal subschemas share a node
   const int a = same.add(json{{"type", "string"}}, "");
   EXPECT_EQ(a, JsonSchemaGrammar::kAnyStringNode);
