@@ -66,6 +66,11 @@ std::ostream& operator<<(std::ostream& os, const Message& message) {
   }
   os << ": ";
   print_escaped(os, message.content);
+  if (!message.reasoning.empty()) {
+    os << " (reasoning ";
+    print_escaped(os, message.reasoning);
+    os << ')';
+  }
   return os;
 }
 

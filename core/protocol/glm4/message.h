@@ -3,6 +3,8 @@
 //   user         metadata ""                 content: what the user typed (always encoded as plain text)
 //   assistant    metadata "" = an answer;    metadata "{tool name}" = a tool call whose content is its body
 //   observation  metadata "", "browser_result", "quote_result [3†source]", "cogview_result", "system_error"
+//   GLM-4.5/4.6 (core/protocol/glm45) reuses these messages: a call's content is its canonical argument list
+//   (glm45/tool_call.h), and an assistant message may carry the reasoning the model wrote in <think>…</think>.
 // Value types: copy, compare with ==, print with << (test failures read well).
 #pragma once
 
@@ -27,6 +29,9 @@ struct Message {
   Role role = Role::kUser;
   std::string metadata;
   std::string content;
+  // Reasoning written before this message (GLM-4.5's <think> block), or "". GLM-4 never sets it. Shown to the
+  // model again only within the turn it was written in (the GLM-4.5 template drops it once a user message follows).
+  std::string reasoning;
 
   bool is_tool_call() const { return role == Role::kAssistant && !metadata.empty(); }
   friend bool operator==(const Message&, const Message&) = default;

@@ -87,6 +87,9 @@ std::ostream& operator<<(std::ostream& os, const ParserEvent& event) {
     void operator()(const ToolCallStart& e) { os << "ToolCallStart{" << e.name << "}"; }
     void operator()(const ToolCallDelta& e) { os << "ToolCallDelta{" << Message{Role::kAssistant, "", e.text} << "}"; }
     void operator()(const SegmentDone& e) { os << "SegmentDone{" << e.message << ", end=" << e.end << "}"; }
+    void operator()(const ReasoningDelta& e) {
+      os << "ReasoningDelta{" << Message{Role::kAssistant, "", e.text} << "}";
+    }
   };
   std::visit(Printer{os}, event);
   return os;

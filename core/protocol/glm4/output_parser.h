@@ -59,6 +59,12 @@ struct ToolCallDelta {
   std::string text;
   friend bool operator==(const ToolCallDelta&, const ToolCallDelta&) = default;
 };
+// Reasoning text (GLM-4.5's <think> block), as it arrives; GLM-4 never produces it. Never executed: a tool call
+// written inside the reasoning is reasoning text.
+struct ReasoningDelta {
+  std::string text;
+  friend bool operator==(const ReasoningDelta&, const ReasoningDelta&) = default;
+};
 struct SegmentDone {
   Message message;  // Role::kAssistant
   SegmentEnd end = SegmentEnd::kEndOfStream;
@@ -67,8 +73,24 @@ struct SegmentDone {
   ToolCall tool_call() const { return ToolCall{message.metadata, message.content}; }
   friend bool operator==(const SegmentDone&, const SegmentDone&) = default;
 };
-using ParserEvent = std::variant<AnswerDelta, ToolCallStart, ToolCallDelta, SegmentDone>;
+using ParserEvent = std::variant<AnswerDelta, ToolCallStart, ToolCallDelta, SegmentDone, ReasoningDelta>;
 std::ostream& operator<<(std::ostream& os, const ParserEvent& event);
+
+// The streaming parser of one prompt format (GLM-4: OutputParser below; GLM-4.5: glm45::OutputParser). Fed text
+// and special-token markers, it yields ParserEvents; TokenFeeder and feed() drive any of them.
+class StreamParser {
+ public:
+  virtual ~StreamParser() = default;
+  virtual void push_text(std::string_view text) = 0;
+  virtual void push_marker(Marker marker) = 0;
+  // End of stream (max tokens, cancellation, closed connection): completes the open segment (kEndOfStream).
+  virtual void finish() = 0;
+  // Events produced since the last call, in order.
+  virtual std::vector<ParserEvent> take_events() = 0;
+  // A stop marker or finish() ended the stream.
+  virtual bool stopped() const = 0;
+  virtual void reset() = 0;
+};
 
 struct ParserOptions {
   std::size_t max_tool_name_bytes = 64;
@@ -77,7 +99,7 @@ struct ParserOptions {
   bool metadata_line = true;
 };
 
-class OutputParser {
+class OutputParser final : public StreamParser {
  public:
   enum class State : std::uint8_t {
     kSegmentStart,  // need more input: nothing of the current segment seen yet
@@ -89,16 +111,14 @@ class OutputParser {
 
   explicit OutputParser(ParserOptions options = {}) : options_(options) {}
 
-  void push_text(std::string_view text);
-  void push_marker(Marker marker);
-  // End of stream (max tokens, cancellation, closed connection): completes the open segment (end kEndOfStream).
-  void finish();
+  void push_text(std::string_view text) override;
+  void push_marker(Marker marker) override;
+  void finish() override;
 
-  // Events produced since the last call, in order.
-  std::vector<ParserEvent> take_events();
+  std::vector<ParserEvent> take_events() override;
   State state() const { return state_; }
-  bool stopped() const { return state_ == State::kStopped; }
-  void reset();
+  bool stopped() const override { return state_ == State::kStopped; }
+  void reset() override;
 
  private:
   void start_answer(std::string text);
@@ -118,7 +138,7 @@ std::ostream& operator<<(std::ostream& os, OutputParser::State state);
 // (e.g. <|begin_of_image|>) are passed as their literal text. Tokenizer and parser must outlive the feeder.
 class TokenFeeder {
  public:
-  TokenFeeder(const model::Tokenizer& tokenizer, OutputParser& parser)
+  TokenFeeder(const model::Tokenizer& tokenizer, StreamParser& parser)
       : tokenizer_(&tokenizer), parser_(&parser), decoder_(tokenizer) {}
   void push(model::TokenId id);
   void push(std::span<const model::TokenId> ids);
@@ -127,7 +147,7 @@ class TokenFeeder {
 
  private:
   const model::Tokenizer* tokenizer_;
-  OutputParser* parser_;
+  StreamParser* parser_;
   model::TokenStreamDecoder decoder_;
 };
 
@@ -149,6 +169,6 @@ class SpecialTokenSplitter {
   std::string pending_;
 };
 // Feeds pieces into a parser in order.
-void feed(OutputParser& parser, std::span<const StreamPiece> pieces);
+void feed(StreamParser& parser, std::span<const StreamPiece> pieces);
 
 }  // namespace alltools::protocol::glm4

@@ -57,7 +57,7 @@ std::vector<StreamPiece> SpecialTokenSplitter::finish() {
   return out;
 }
 
-void feed(OutputParser& parser, std::span<const StreamPiece> pieces) {
+void feed(StreamParser& parser, std::span<const StreamPiece> pieces) {
   for (const StreamPiece& p : pieces) {
     if (p.marker) {
       parser.push_marker(*p.marker);
