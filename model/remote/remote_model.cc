@@ -284,7 +284,9 @@ class RemoteModel final : public LanguageModel {
                                        const CancelToken* cancel) {
     Run run{&request, &on_token, {}, false, std::nullopt};
     const auto start = std::chrono::steady_clock::now();
-    const json messages = detail::tokens_to_chat_messages(tokens_, *tokenizer_, options_.body_to_arguments);
+    const json messages = options_.chat_messages
+                              ? options_.chat_messages(tokens_)
+                              : detail::tokens_to_chat_messages(tokens_, *tokenizer_, options_.body_to_arguments);
     json body = {{"model", options_.model}, {"messages", messages}, {"max_tokens", request.max_new_tokens},
                  {"stream", true}};
     if (!options_.chat_tools.empty()) body["tools"] = options_.chat_tools;
@@ -307,12 +309,22 @@ class RemoteModel final : public LanguageModel {
       ++attempt;
       std::map<int, PendingCall> calls;
       bool content_started = false, done = false;
+      std::optional<ChatReplyFormat> format;
+      if (options_.chat_reply_format) format = options_.chat_reply_format();
       std::string finish_reason;
       detail::SseParser sse;
       last = stream_choices(body, run, sse, &done, cancel, [&](const json& choice) {
         const json delta = choice.value("delta", json::object());
-        if (delta.contains("content") && delta["content"].is_string() &&
+        for (const char* key : {"reasoning_content", "reasoning"}) {
+          if (format && delta.contains(key) && delta[key].is_string() && !delta[key].get<std::string>().empty())
+            emit_text(run, format->reasoning(delta[key].get<std::string>()));
+        }
+        if (format && delta.contains("content") && delta["content"].is_string() &&
             !delta["content"].get<std::string>().empty()) {
+          content_started = true;
+          emit_text(run, format->content(delta["content"].get<std::string>()));
+        } else if (delta.contains("content") && delta["content"].is_string() &&
+                   !delta["content"].get<std::string>().empty()) {
           if (!content_started) emit_text(run, "\n");
           content_started = true;
           emit_text(run, delta["content"].get<std::string>());
@@ -338,13 +350,19 @@ class RemoteModel final : public LanguageModel {
       if (last.outcome == HttpAttempt::Outcome::kCancelled) return make_error(ErrorCode::kCancelled, url_ + ": cancelled");
       if (done || run.finished) {
         if (!run.finished) {
-          bool first = !content_started;
-          for (const auto& [index, call] : calls) {
-            if (!first) emit(run, *assistant);
-            first = false;
-            const std::string body_text =
-                options_.arguments_to_body ? options_.arguments_to_body(call.name, call.arguments) : call.arguments;
-            emit_text(run, call.name + "\n" + body_text);
+          if (format) {
+            for (const auto& [index, call] : calls) emit_text(run, format->tool_call(call.name, call.arguments));
+            emit_text(run, format->end());
+          } else {
+            bool first = !content_started;
+            for (const auto& [index, call] : calls) {
+              if (!first) emit(run, *assistant);
+              first = false;
+              const std::string body_text = options_.arguments_to_body
+                                                ? options_.arguments_to_body(call.name, call.arguments)
+                                                : call.arguments;
+              emit_text(run, call.name + "\n" + body_text);
+            }
           }
           if (!calls.empty()) {
             emit(run, *observation);

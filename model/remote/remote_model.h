@@ -8,6 +8,9 @@
 //    tokens into chat messages (tool calls become `tool_calls`, observations `tool` messages), and the reply is
 //    written back as GLM-4 tokens: "\n{content}" for an answer, "{name}\n{body}<|observation|>" per tool call.
 //    How a call body maps to function arguments is given by the caller (the app knows the tools).
+//    Another prompt format (GLM-4.5) plugs in its own mapping both ways: chat_messages and chat_reply_format.
+//    A reply's reasoning (the "reasoning_content" or "reasoning" delta field of vLLM/SGLang reasoning parsers)
+//    is handed to that format; GLM-4's layout has no place for it and drops it.
 //
 // Both modes: retries with exponential backoff on 429 (honouring Retry-After), 5xx and dropped connections (a
 // completion cut off mid-stream resumes from the text received so far), connect/idle/total timeouts, and errors
@@ -17,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,6 +31,17 @@
 #include "model/tokenizer.h"
 
 namespace alltools::model {
+
+// kChat, for a prompt format other than GLM-4's: how one streamed reply is written into the token stream, as
+// text (encoded with special tokens). Made fresh per reply by RemoteOptions::chat_reply_format; each piece returns
+// the text to append, in this order: reasoning deltas, content deltas, then each tool call, then end() (before
+// the stop token RemoteModel adds: <|observation|> after calls, else <|user|>).
+struct ChatReplyFormat {
+  std::function<std::string(std::string_view delta)> reasoning;
+  std::function<std::string(std::string_view delta)> content;
+  std::function<std::string(std::string_view name, std::string_view arguments)> tool_call;
+  std::function<std::string()> end;
+};
 
 struct RemoteOptions {
   enum class Mode { kCompletion, kChat };
@@ -48,6 +63,10 @@ struct RemoteOptions {
   nlohmann::json chat_tools = nlohmann::json::array();
   std::function<std::string(std::string_view tool, std::string_view body)> body_to_arguments;
   std::function<std::string(std::string_view tool, std::string_view arguments)> arguments_to_body;
+  // kChat, another prompt format: the cached tokens -> OpenAI "messages" (replaces the GLM-4 mapping and
+  // body_to_arguments), and the writer of replies (replaces the GLM-4 layout and arguments_to_body). Both or neither.
+  std::function<nlohmann::json(std::span<const TokenId> tokens)> chat_messages;
+  std::function<ChatReplyFormat()> chat_reply_format;
 };
 
 // Errors: kInvalidArgument (no endpoint, bad URL scheme), nothing is contacted until generate().
