@@ -49,7 +49,8 @@ std::vector<Message> messages_from_events(const std::vector<Event>& events) {
     if (e.kind != EventKind::kMessage || !e.data.is_object()) continue;
     const auto role = glm4::role_from_name(e.data.value("role", std::string()));
     if (!role) continue;
-    out.push_back(Message{*role, e.data.value("metadata", std::string()), e.data.value("content", std::string())});
+    out.push_back(Message{*role, e.data.value("metadata", std::string()), e.data.value("content", std::string()),
+                          e.data.value("reasoning", std::string())});
   }
   return out;
 }
@@ -72,23 +73,26 @@ struct Agent::Turn {
 };
 
 Agent::Agent(model::LanguageModel& model, const model::Tokenizer& tokenizer, Dispatcher& dispatcher,
-             AgentOptions options, EventSink sink, glm4::ChatTemplate chat_template)
+             AgentOptions options, EventSink sink, std::unique_ptr<protocol::FormatProfile> profile)
     : model_(model),
       tokenizer_(tokenizer),
       dispatcher_(dispatcher),
       options_(std::move(options)),
       sink_(std::move(sink)),
-      template_(std::move(chat_template)),
-      renderer_(template_),
+      profile_(std::move(profile)),
+      renderer_(profile_->make_renderer()),
       specs_(dispatcher.specs()) {}
 
 Agent::~Agent() = default;
 
 Result<std::unique_ptr<Agent>> Agent::create(model::LanguageModel& model, const model::Tokenizer& tokenizer,
                                              Dispatcher& dispatcher, AgentOptions options, EventSink sink) {
-  ALLTOOLS_ASSIGN_OR_RETURN(glm4::ChatTemplate t, glm4::ChatTemplate::create(tokenizer, options.template_options));
+  ALLTOOLS_ASSIGN_OR_RETURN(
+      std::unique_ptr<protocol::FormatProfile> profile,
+      protocol::make_format_profile(tokenizer, {options.format, options.template_options,
+                                                options.glm45_template_options}));
   return std::unique_ptr<Agent>(
-      new Agent(model, tokenizer, dispatcher, std::move(options), std::move(sink), std::move(t)));
+      new Agent(model, tokenizer, dispatcher, std::move(options), std::move(sink), std::move(profile)));
 }
 
 void Agent::emit(Event e) {
@@ -97,8 +101,9 @@ void Agent::emit(Event e) {
 }
 
 void Agent::push_message(Message m) {
-  emit(Event{EventKind::kMessage, "", "",
-             {{"role", glm4::role_name(m.role)}, {"metadata", m.metadata}, {"content", m.content}}, 0});
+  nlohmann::json data = {{"role", glm4::role_name(m.role)}, {"metadata", m.metadata}, {"content", m.content}};
+  if (!m.reasoning.empty()) data["reasoning"] = m.reasoning;
+  emit(Event{EventKind::kMessage, "", "", std::move(data), 0});
   messages_.push_back(std::move(m));
 }
 
@@ -116,13 +121,13 @@ void Agent::reset() {
 
 Status Agent::sync_model(Turn& turn) {
   // Tokens the renderer believes cached but the model lost (a failed append/generate) are forgotten first.
-  if (renderer_.cached().size() > static_cast<std::size_t>(model_.position())) renderer_.rewind(model_.position());
-  glm4::RenderDelta delta = renderer_.update(specs_, messages_, /*add_generation_prompt=*/true);
+  if (renderer_->cached().size() > static_cast<std::size_t>(model_.position())) renderer_->rewind(model_.position());
+  glm4::RenderDelta delta = renderer_->update(specs_, messages_, /*add_generation_prompt=*/true);
   const int max_context = model_.info().max_context;
   while (max_context > 0 &&
-         renderer_.cached().size() + static_cast<std::size_t>(options_.limits.context_reserve_tokens) >
+         renderer_->cached().size() + static_cast<std::size_t>(options_.limits.context_reserve_tokens) >
              static_cast<std::size_t>(max_context)) {
-    const std::size_t total = renderer_.cached().size();
+    const std::size_t total = renderer_->cached().size();
     const auto step = shrink_oldest_observation(messages_, kProtectedTail, options_.limits.shrunk_observation_bytes);
     if (!step)
       return make_error(ErrorCode::kOutOfRange,
@@ -130,8 +135,8 @@ Status Agent::sync_model(Turn& turn) {
                             std::to_string(options_.limits.context_reserve_tokens) +
                             " reserved for the reply) does not fit the model's context of " +
                             std::to_string(max_context) + " tokens, even with every older observation shortened");
-    renderer_.rewind(delta.keep);
-    delta = renderer_.update(specs_, messages_, true);
+    renderer_->rewind(delta.keep);
+    delta = renderer_->update(specs_, messages_, true);
     emit(Event{EventKind::kContextShrunk,
                "shortened observation #" + std::to_string(step->index) + " by " +
                    std::to_string(step->removed_bytes) + " bytes to fit the context",
@@ -139,14 +144,14 @@ Status Agent::sync_model(Turn& turn) {
                {{"message", step->index},
                 {"removed_bytes", step->removed_bytes},
                 {"tokens_before", total},
-                {"tokens_after", renderer_.cached().size()}},
+                {"tokens_after", renderer_->cached().size()}},
                0});
   }
   if (delta.keep < model_.position()) ALLTOOLS_RETURN_IF_ERROR(model_.rewind(delta.keep));
   const auto t0 = clock_type::now();
   Status s = model_.append(delta.append, &model_cancel_);
   if (!s.ok()) {
-    renderer_.rewind(std::min<int>(delta.keep, model_.position()));
+    renderer_->rewind(std::min<int>(delta.keep, model_.position()));
     return s;
   }
   emit(Event{EventKind::kTiming, "", "",
@@ -160,12 +165,14 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
   ALLTOOLS_RETURN_IF_ERROR(sync_model(turn));
   model::GenerateRequest request;
   request.sampling = options_.sampling;
-  request.stop_ids = template_.stop_ids();
+  request.stop_ids = profile_->stop_ids();
   long budget = std::min<long>(options_.limits.max_new_tokens_per_step, options_.limits.tokens_per_turn - turn.tokens);
   if (model_.info().max_context > 0) budget = std::min<long>(budget, model_.info().max_context - model_.position());
   if (budget <= 0) return make_error(ErrorCode::kOutOfRange, "no tokens left for the reply in this turn");
   request.max_new_tokens = static_cast<int>(budget);
-  if (options_.constrain_tool_names && !options_.template_options.generation_prompt_newline) {
+  // The constraint reads GLM-4's header line; GLM-4.5 names tools inside <tool_call>.
+  if (options_.constrain_tool_names && !options_.template_options.generation_prompt_newline &&
+      profile_->format() == protocol::Format::kGlm4) {
     if (!tool_names_) {
       std::vector<std::string> names;
       for (const tools::ToolSpec& s : specs_) names.push_back(s.name);
@@ -208,13 +215,15 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
     if (arguments_) request.filter = combine_filters(std::move(request.filter), arguments_->filter());
   }
 
-  glm4::OutputParser parser;
-  glm4::TokenFeeder feeder(tokenizer_, parser);
+  std::unique_ptr<glm4::StreamParser> parser = profile_->make_parser();
+  glm4::TokenFeeder feeder(tokenizer_, *parser);
   std::vector<Message> segments;
   bool answer_open = false;
   auto drain = [&] {
-    for (glm4::ParserEvent& ev : parser.take_events()) {
-      if (auto* d = std::get_if<glm4::AnswerDelta>(&ev)) {
+    for (glm4::ParserEvent& ev : parser->take_events()) {
+      if (auto* r = std::get_if<glm4::ReasoningDelta>(&ev)) {
+        if (options_.show_reasoning) emit(Event{EventKind::kReasoning, std::move(r->text), "", nlohmann::json::object(), 0});
+      } else if (auto* d = std::get_if<glm4::AnswerDelta>(&ev)) {
         if (!answer_open) emit(Event{EventKind::kSegmentStart, "", "", nlohmann::json::object(), 0});
         answer_open = true;
         emit(Event{EventKind::kToken, std::move(d->text), "", nlohmann::json::object(), 0});
@@ -238,13 +247,13 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
       },
       &model_cancel_);
   if (!result.ok()) return result.error();
-  renderer_.append_generated(result->tokens);
+  renderer_->append_generated(result->tokens);
   turn.tokens += static_cast<long>(result->tokens.size());
   emit(Event{EventKind::kTiming, "", "",
              {{"decode_tokens", result->tokens.size()}, {"decode_seconds", since(t0)}}, 0});
   if (result->finish == model::FinishReason::kCancelled || model_cancel_.cancelled())
     return make_error(ErrorCode::kCancelled, "generation cancelled");
-  if (!parser.stopped()) feeder.finish();
+  if (!parser->stopped()) feeder.finish();
   drain();
   return segments;
 }
@@ -264,7 +273,7 @@ void Agent::append_observation(Turn& turn, const std::string& tool, tools::Obser
 void Agent::run_tool_call(Turn& turn, const Message& call_message) {
   const glm4::ToolCall call{call_message.metadata, call_message.content};
   ++turn.result.tool_calls;
-  auto args = glm4::tool_call_arguments(call, specs_);
+  auto args = profile_->tool_call_arguments(call, specs_);
   if (!args.ok()) {
     emit(Event{EventKind::kError, args.error().message, call.name,
                {{"code", error_code_name(args.error().code)}, {"stage", "parse"}}, 0});

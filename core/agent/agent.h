@@ -25,6 +25,7 @@
 #include "core/agent/tool_name_constraint.h"
 #include "core/agent/dispatcher.h"
 #include "core/agent/events.h"
+#include "core/protocol/format.h"
 #include "core/protocol/glm4/chat_template.h"
 #include "core/protocol/glm4/message.h"
 #include "model/language_model.h"
@@ -49,7 +50,8 @@ std::vector<protocol::glm4::Message> messages_from_events(const std::vector<Even
 
 class Agent {
  public:
-  // model, tokenizer and dispatcher must outlive the Agent. Errors: the tokenizer lacks GLM-4 special tokens.
+  // model, tokenizer and dispatcher must outlive the Agent. Errors: the tokenizer lacks the special tokens of
+  // options.format.
   static Result<std::unique_ptr<Agent>> create(model::LanguageModel& model, const model::Tokenizer& tokenizer,
                                                Dispatcher& dispatcher, AgentOptions options, EventSink sink);
   ~Agent();
@@ -70,7 +72,7 @@ class Agent {
 
  private:
   Agent(model::LanguageModel& model, const model::Tokenizer& tokenizer, Dispatcher& dispatcher,
-        AgentOptions options, EventSink sink, protocol::glm4::ChatTemplate chat_template);
+        AgentOptions options, EventSink sink, std::unique_ptr<protocol::FormatProfile> profile);
 
   struct Turn;
   void emit(Event e);
@@ -85,8 +87,8 @@ class Agent {
   Dispatcher& dispatcher_;
   AgentOptions options_;
   EventSink sink_;
-  protocol::glm4::ChatTemplate template_;
-  protocol::glm4::IncrementalRenderer renderer_;
+  std::unique_ptr<protocol::FormatProfile> profile_;
+  std::unique_ptr<protocol::PromptRenderer> renderer_;  // uses profile_
   std::vector<tools::ToolSpec> specs_;
   std::optional<ToolNameConstraint> tool_names_;  // built on the first generate step when enabled
   std::unique_ptr<ArgumentConstraint> arguments_;  // likewise, when a user function is on offer

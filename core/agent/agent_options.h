@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/protocol/format.h"
 #include "core/protocol/glm4/chat_template.h"
 #include "model/language_model.h"
 
@@ -45,6 +46,12 @@ struct AgentOptions {
   // object valid for its `parameters` (core/agent/argument_constraint.h). Same backends and format as above.
   bool constrain_arguments = true;
   protocol::glm4::TemplateOptions template_options;
+  // The prompt format (core/protocol/format.h): GLM-4 (glm-4-9b-chat, GLM-4-0414) or GLM-4.5/4.6.
+  protocol::Format format = protocol::Format::kGlm4;
+  protocol::glm45::TemplateOptions glm45_template_options;
+  // GLM-4.5 reasoning is streamed to the sink as kReasoning events when true, and not at all when false. Either
+  // way it is never executed and is kept in the messages (the template drops it after the turn).
+  bool show_reasoning = false;
   // Per tool name; unset = everything allowed.
   std::function<Permission(std::string_view tool)> permission;
   // Asked for kAsk tools; returns true to run the call. Unset = kAsk calls are refused (autonomous mode).

@@ -6,7 +6,7 @@
 namespace alltools::agent {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 16> kNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 17> kNames = {{
     {EventKind::kTurnStart, "turn_start"},
     {EventKind::kToken, "token"},
     {EventKind::kSegmentStart, "segment_start"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 16> kNames = {{
     {EventKind::kTurnEnd, "turn_end"},
     {EventKind::kReset, "reset"},
     {EventKind::kProgress, "progress"},
+    {EventKind::kReasoning, "reasoning"},
 }};
 
 }  // namespace

@@ -34,6 +34,7 @@ enum class EventKind {
   kTurnEnd,        // data = {"status": "answer"|"error"|"cancelled"|"limit", "tool_calls", "seconds"}
   kReset,          // the conversation was cleared (/reset); sessions restore only what follows
   kProgress,       // tool, text = a progress line from a running tool (never shown to the model)
+  kReasoning,      // text = newly decoded reasoning (GLM-4.5 <think>), only with AgentOptions::show_reasoning
 };
 
 std::string_view event_kind_name(EventKind kind);
