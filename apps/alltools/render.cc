@@ -84,6 +84,10 @@ void EventRenderer::on_event(const agent::Event& e) {
     case EventKind::kContextShrunk:
       std::fprintf(stderr, "%s\n", paint(kDim, "  (context: " + e.text + ")").c_str());
       break;
+    case EventKind::kReasoning:  // GLM-4.5 <think> text, only with --show-reasoning
+      std::fputs(paint(kDim, e.text).c_str(), stderr);
+      std::fflush(stderr);
+      break;
     case EventKind::kProgress:
       std::fprintf(stderr, "%s\n", paint(kDim, "  … " + e.text).c_str());
       break;

@@ -10,6 +10,8 @@
 
 #include "bindings/python/python_plugin.h"
 #include "core/protocol/glm4/tool_call.h"
+#include "core/protocol/glm45/chat_mapping.h"
+#include "core/protocol/tool_functions.h"
 #include "model/cpu/cpu_model.h"
 #include "model/cuda/cuda_model.h"
 #include "model/remote/remote_model.h"
@@ -50,6 +52,7 @@ Status apply_config(const fs::path& path, AgentFlags* f) {
     else if (key == "remote_model") ALLTOOLS_RETURN_IF_ERROR(str(&f->remote_model));
     else if (key == "remote_mode") ALLTOOLS_RETURN_IF_ERROR(str(&f->remote_mode));
     else if (key == "tokenizer") ALLTOOLS_RETURN_IF_ERROR(str(&f->tokenizer));
+    else if (key == "format") ALLTOOLS_RETURN_IF_ERROR(str(&f->format));
     else if (key == "policy") ALLTOOLS_RETURN_IF_ERROR(str(&f->policy_file));
     else if (key == "sessions_dir") ALLTOOLS_RETURN_IF_ERROR(str(&f->sessions_dir));
     else if (key == "mcp") ALLTOOLS_RETURN_IF_ERROR(str(&f->mcp_config));
@@ -98,24 +101,23 @@ Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std:
   return std::shared_ptr<const model::Tokenizer>(std::move(t).value());
 }
 
-// Chat-mode schemas of the built-in tools (the same JSON arguments core/protocol produces from GLM-4 bodies).
-json builtin_chat_tool(const tools::ToolSpec& spec) {
-  json params;
-  std::string description;
-  if (spec.name == "python") {
-    description = "Run Python code in a stateful, sandboxed notebook; /mnt/data persists files.";
-    params = {{"type", "object"}, {"properties", {{"code", {{"type", "string"}}}}}, {"required", {"code"}}};
-  } else if (spec.name == "cogview") {
-    description = "Generate an image from a detailed English description.";
-    params = {{"type", "object"}, {"properties", {{"prompt", {{"type", "string"}}}}}, {"required", {"prompt"}}};
-  } else {
-    description = "Web browser: search(query), mclick(ids) to open results, open_url(url). Cite as 【id†text】.";
-    params = json::parse(R"({"type":"object","properties":{"calls":{"type":"array","items":{"type":"object",
-      "properties":{"fn":{"type":"string","enum":["search","mclick","open_url"]},"query":{"type":"string"},
-      "recency_days":{"type":"integer"},"ids":{"type":"array","items":{"type":"integer"}},"url":{"type":"string"}},
-      "required":["fn"]}}},"required":["calls"]})");
+// The prompt format: the chat template of a folder the user named (--model / --tokenizer) decides; else --format;
+// else GLM-4. A named folder's template and a --format that disagree are an error, not a guess.
+Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag) {
+  std::optional<protocol::Format> from_flag;
+  if (!flag.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(protocol::Format f, protocol::parse_format(flag));
+    from_flag = f;
   }
-  return {{"type", "function"}, {"function", {{"name", spec.name}, {"description", description}, {"parameters", params}}}};
+  std::optional<protocol::Format> detected;
+  if (!named_folder.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(detected, protocol::format_from_folder(named_folder));
+  }
+  if (detected && from_flag && *detected != *from_flag)
+    return usage("the chat template in " + named_folder + " is the " + std::string(protocol::format_name(*detected)) +
+                 " format, but --format " + flag + " was given");
+  if (detected) return *detected;
+  return from_flag.value_or(protocol::Format::kGlm4);
 }
 
 }  // namespace
@@ -139,6 +141,9 @@ const char* agent_flags_help() {
          "  --remote-model ID       model id sent to the endpoint\n"
          "  --remote-mode MODE      completion (raw GLM-4 prompt, default) or chat (tools API)\n"
          "  --tokenizer PATH        tokenizer for remote mode (default: the embedded model's)\n"
+         "  --format glm4|glm45     prompt format: GLM-4 (9B-chat, 0414) or GLM-4.5/4.6 (<think>, <arg_key> calls);\n"
+         "                          default: from the model/tokenizer folder's chat template, else glm4\n"
+         "  --show-reasoning        show GLM-4.5 reasoning (<think>) as it streams (never executed)\n"
          "  --threads N             CPU threads for a local model\n"
          "  --device cpu|cuda       where a local model runs (cuda: GPU 0, bf16 as stored)\n"
          "  --no-tool-constraint    let a local model write any tool name (default: the line after\n"
@@ -193,6 +198,10 @@ Result<AgentFlags> parse_agent_flags(int argc, char** argv, std::vector<std::str
     else if (a == "--remote-model") ALLTOOLS_RETURN_IF_ERROR(value(&f.remote_model));
     else if (a == "--remote-mode") ALLTOOLS_RETURN_IF_ERROR(value(&f.remote_mode));
     else if (a == "--tokenizer") ALLTOOLS_RETURN_IF_ERROR(value(&f.tokenizer));
+    else if (a == "--format") {
+      ALLTOOLS_RETURN_IF_ERROR(value(&f.format));
+      if (auto p = protocol::parse_format(f.format); !p.ok()) return usage(p.error().message);
+    } else if (a == "--show-reasoning") f.show_reasoning = true;
     else if (a == "--policy") ALLTOOLS_RETURN_IF_ERROR(value(&f.policy_file));
     else if (a == "--session") ALLTOOLS_RETURN_IF_ERROR(value(&f.session));
     else if (a == "--sessions-dir") ALLTOOLS_RETURN_IF_ERROR(value(&f.sessions_dir));
@@ -277,6 +286,8 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
         return usage("--endpoint needs a GLM-4 tokenizer to render prompts: pass --tokenizer PATH "
                      "(a tokenizer.model / tokenizer.json or a model folder)");
       ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(tok));
+      ALLTOOLS_ASSIGN_OR_RETURN(rt->format,
+                                choose_format(flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer, flags.format));
     } else {
       std::string dir = flags.model_dir;
       if (dir.empty() && embedded) dir = embedded->string();
@@ -288,6 +299,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
                               config_path().string() + ". The embedded default model (models/" +
                               kEmbeddedModelName + ") was not found next to this binary.");
       ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(dir));
+      ALLTOOLS_ASSIGN_OR_RETURN(rt->format, choose_format(flags.model_dir, flags.format));
       model::CpuModelOptions o;
       o.threads = flags.threads;
       say("loading model " + dir + (flags.device == "cuda" ? " on the GPU …" : " …"));
@@ -432,13 +444,23 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
     }
     if (o.mode == model::RemoteOptions::Mode::kChat) {
       const auto specs = rt->dispatcher.specs();
-      for (const auto& s : specs) {
-        if (s.kind == tools::ToolSpec::Kind::kFunction) {
-          o.chat_tools.push_back({{"type", "function"}, {"function", json(s.function)}});
-        } else {
-          o.chat_tools.push_back(builtin_chat_tool(s));
-        }
-      }
+      for (const auto& s : specs) o.chat_tools.push_back(json(protocol::tool_function(s)));
+    }
+    if (o.mode == model::RemoteOptions::Mode::kChat && rt->format == protocol::Format::kGlm45) {
+      std::shared_ptr<const model::Tokenizer> tok = rt->tokenizer;
+      const auto specs = rt->dispatcher.specs();
+      o.chat_messages = [tok, specs](std::span<const model::TokenId> tokens) {
+        return protocol::glm45::chat_messages(tokens, *tok, specs);
+      };
+      o.chat_reply_format = [] {
+        auto w = std::make_shared<protocol::glm45::ChatReplyWriter>();
+        return model::ChatReplyFormat{[w](std::string_view d) { return w->reasoning(d); },
+                                      [w](std::string_view d) { return w->content(d); },
+                                      [w](std::string_view n, std::string_view a) { return w->tool_call(n, a); },
+                                      [w] { return w->end(); }};
+      };
+    } else if (o.mode == model::RemoteOptions::Mode::kChat) {
+      const auto specs = rt->dispatcher.specs();
       o.body_to_arguments = [specs](std::string_view tool, std::string_view body) -> std::string {
         auto args = protocol::glm4::tool_call_arguments({std::string(tool), std::string(body)}, specs);
         return args.ok() ? args->dump() : std::string(body);
@@ -454,7 +476,8 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
       };
     }
     ALLTOOLS_ASSIGN_OR_RETURN(rt->model, model::make_remote_model(std::move(o), rt->tokenizer));
-    rt->model_description = "remote " + flags.endpoint + " (" + flags.remote_mode + " mode)";
+    rt->model_description = "remote " + flags.endpoint + " (" + flags.remote_mode + " mode, " +
+                            std::string(protocol::format_name(rt->format)) + " format)";
   }
   return rt;
 }
@@ -472,6 +495,8 @@ agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flag
   o.sampling.temperature = flags.temperature;
   o.constrain_tool_names = flags.constrain_tool_names;
   o.constrain_arguments = flags.constrain_arguments;
+  o.format = runtime.format;
+  o.show_reasoning = flags.show_reasoning;
   const policies::Policy policy = runtime.policy;
   o.permission = [policy](std::string_view tool) {
     switch (policy.approval_for(tool)) {

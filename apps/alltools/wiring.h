@@ -15,6 +15,7 @@
 #include "core/agent/dispatcher.h"
 #include "core/agent/session_store.h"
 #include "model/language_model.h"
+#include "core/protocol/format.h"
 #include "model/tokenizer.h"
 #include "policies/policy.h"
 
@@ -35,6 +36,9 @@ struct AgentFlags {
   std::string remote_model;               // --remote-model ID ("model" field sent to the server)
   std::string remote_mode = "completion"; // --remote-mode completion|chat
   std::string tokenizer;                  // --tokenizer PATH (remote mode; default: the embedded model's)
+  std::string format;                     // --format glm4|glm45 (used when the model/tokenizer folder has no
+                                          // chat template to tell; default glm4)
+  bool show_reasoning = false;            // --show-reasoning: stream GLM-4.5's <think> text (to stderr)
   std::string policy_file;                // --policy FILE
   std::string session;                    // --session NAME (resume or create)
   std::string sessions_dir;               // --sessions-dir DIR
@@ -76,6 +80,7 @@ struct Runtime {
   std::shared_ptr<const model::Tokenizer> tokenizer;
   std::unique_ptr<model::LanguageModel> model;
   std::string model_description;  // "local glm4-alltools-tiny (glm, 4096 vocab)" ...
+  protocol::Format format = protocol::Format::kGlm4;  // the prompt format (chat template or --format)
   std::optional<agent::SessionStore> session;
   std::unique_ptr<tools::functions::FunctionRegistry> functions;  // outlives the function tools
   agent::Dispatcher dispatcher;
