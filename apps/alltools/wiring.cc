@@ -452,13 +452,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
       o.chat_messages = [tok, specs](std::span<const model::TokenId> tokens) {
         return protocol::glm45::chat_messages(tokens, *tok, specs);
       };
-      o.chat_reply_format = [] {
-        auto w = std::make_shared<protocol::glm45::ChatReplyWriter>();
-        return model::ChatReplyFormat{[w](std::string_view d) { return w->reasoning(d); },
-                                      [w](std::string_view d) { return w->content(d); },
-                                      [w](std::string_view n, std::string_view a) { return w->tool_call(n, a); },
-                                      [w] { return w->end(); }};
-      };
+      o.chat_reply_format = protocol::glm45::chat_reply_format<model::ChatReplyFormat>;
     } else if (o.mode == model::RemoteOptions::Mode::kChat) {
       const auto specs = rt->dispatcher.specs();
       o.body_to_arguments = [specs](std::string_view tool, std::string_view body) -> std::string {

@@ -37,10 +37,11 @@ tools::ToolSpec::Kind kind_of(std::string_view tool, std::span<const tools::Tool
   return tools::ToolSpec::Kind::kFunction;
 }
 
-class Glm4Profile final : public FormatProfile {
+// What both profiles do the same way, over their own template, renderer and parser types.
+template <typename Template, typename Renderer, typename Parser>
+class ProfileOf : public FormatProfile {
  public:
-  explicit Glm4Profile(glm4::ChatTemplate t) : template_(std::move(t)) {}
-  Format format() const override { return Format::kGlm4; }
+  explicit ProfileOf(Template t) : template_(std::move(t)) {}
   std::vector<model::TokenId> render(std::span<const tools::ToolSpec> tools, std::span<const glm4::Message> messages,
                                      bool add_generation_prompt) const override {
     return template_.render(tools, messages, add_generation_prompt);
@@ -49,9 +50,18 @@ class Glm4Profile final : public FormatProfile {
                           bool add_generation_prompt) const override {
     return template_.render_text(tools, messages, add_generation_prompt);
   }
-  std::unique_ptr<PromptRenderer> make_renderer() const override { return std::make_unique<Glm4Renderer>(template_); }
-  std::unique_ptr<glm4::StreamParser> make_parser() const override { return std::make_unique<glm4::OutputParser>(); }
+  std::unique_ptr<PromptRenderer> make_renderer() const override { return std::make_unique<Renderer>(template_); }
+  std::unique_ptr<glm4::StreamParser> make_parser() const override { return std::make_unique<Parser>(); }
   std::vector<model::TokenId> stop_ids() const override { return template_.stop_ids(); }
+
+ protected:
+  Template template_;
+};
+
+class Glm4Profile final : public ProfileOf<glm4::ChatTemplate, Glm4Renderer, glm4::OutputParser> {
+ public:
+  using ProfileOf::ProfileOf;
+  Format format() const override { return Format::kGlm4; }
   Result<nlohmann::json> tool_call_arguments(const glm4::ToolCall& call,
                                              std::span<const tools::ToolSpec> tools) const override {
     return glm4::tool_call_arguments(call, tools);
@@ -60,26 +70,12 @@ class Glm4Profile final : public FormatProfile {
                                      std::span<const tools::ToolSpec> tools) const override {
     return glm4::format_tool_call_body(tool, nlohmann::json::parse(arguments.dump()), kind_of(tool, tools));
   }
-
- private:
-  glm4::ChatTemplate template_;
 };
 
-class Glm45Profile final : public FormatProfile {
+class Glm45Profile final : public ProfileOf<glm45::ChatTemplate, Glm45Renderer, glm45::OutputParser> {
  public:
-  explicit Glm45Profile(glm45::ChatTemplate t) : template_(std::move(t)) {}
+  using ProfileOf::ProfileOf;
   Format format() const override { return Format::kGlm45; }
-  std::vector<model::TokenId> render(std::span<const tools::ToolSpec> tools, std::span<const glm4::Message> messages,
-                                     bool add_generation_prompt) const override {
-    return template_.render(tools, messages, add_generation_prompt);
-  }
-  std::string render_text(std::span<const tools::ToolSpec> tools, std::span<const glm4::Message> messages,
-                          bool add_generation_prompt) const override {
-    return template_.render_text(tools, messages, add_generation_prompt);
-  }
-  std::unique_ptr<PromptRenderer> make_renderer() const override { return std::make_unique<Glm45Renderer>(template_); }
-  std::unique_ptr<glm4::StreamParser> make_parser() const override { return std::make_unique<glm45::OutputParser>(); }
-  std::vector<model::TokenId> stop_ids() const override { return template_.stop_ids(); }
   Result<nlohmann::json> tool_call_arguments(const glm4::ToolCall& call,
                                              std::span<const tools::ToolSpec> tools) const override {
     return glm45::tool_call_arguments(call, tools);
@@ -88,9 +84,6 @@ class Glm45Profile final : public FormatProfile {
                                      std::span<const tools::ToolSpec>) const override {
     return glm45::body_from_arguments(arguments);
   }
-
- private:
-  glm45::ChatTemplate template_;
 };
 
 Result<std::string> read_file(const fs::path& path) {

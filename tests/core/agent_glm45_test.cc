@@ -21,6 +21,8 @@ namespace alltools::agent {
 namespace {
 
 using nlohmann::json;
+using testing::chat_chunk;
+using testing::completion_chunk;
 using testing::LoopbackHttpServer;
 using testing::ScriptedResponse;
 using namespace std::chrono_literals;
@@ -135,20 +137,6 @@ TEST_F(AgentGlm45Test, MalformedArgumentsBecomeAnObservationTheModelCanFix) {
       << model.prompts()[1];
 }
 
-std::string completion_chunk(const std::string& text, const char* finish = nullptr, const char* stop = nullptr) {
-  json choice = {{"index", 0}, {"text", text}, {"finish_reason", finish ? json(finish) : json(nullptr)}};
-  if (stop != nullptr) choice["stop_reason"] = stop;
-  return LoopbackHttpServer::sse(json{{"id", "cmpl-1"}, {"object", "text_completion"}, {"choices", {choice}}}.dump());
-}
-
-std::string chat_chunk(json delta, const char* finish = nullptr) {
-  return LoopbackHttpServer::sse(
-      json{{"id", "chat-1"},
-           {"object", "chat.completion.chunk"},
-           {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish ? json(finish) : json(nullptr)}}}}}
-          .dump());
-}
-
 model::RemoteOptions remote_options(const LoopbackHttpServer& server, model::RemoteOptions::Mode mode) {
   model::RemoteOptions o;
   o.endpoint = server.base_url();
@@ -202,13 +190,7 @@ void use_glm45_chat(model::RemoteOptions& o, const model::Tokenizer& tokenizer, 
   o.chat_messages = [&tokenizer, specs](std::span<const model::TokenId> tokens) {
     return protocol::glm45::chat_messages(tokens, tokenizer, specs);
   };
-  o.chat_reply_format = [] {
-    auto w = std::make_shared<protocol::glm45::ChatReplyWriter>();
-    return model::ChatReplyFormat{[w](std::string_view d) { return w->reasoning(d); },
-                                  [w](std::string_view d) { return w->content(d); },
-                                  [w](std::string_view n, std::string_view a) { return w->tool_call(n, a); },
-                                  [w] { return w->end(); }};
-  };
+  o.chat_reply_format = protocol::glm45::chat_reply_format<model::ChatReplyFormat>;
 }
 
 TEST_F(AgentGlm45Test, RemoteChatEndpointWithReasoningAndToolCalls) {

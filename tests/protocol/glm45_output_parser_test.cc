@@ -218,5 +218,44 @@ TEST(Glm45OutputParser, RoundTripRenderParse) {
   EXPECT_EQ(parsed, expected);
 }
 
+// Random model outputs made of tag fragments: split anywhere they parse the same, and whatever they parse to
+// renders to text that parses back to the same messages.
+TEST(Glm45OutputParser, RandomOutputsSplitAndRoundTrip) {
+  static constexpr std::string_view kFragments[] = {
+      "<think>", "</think>", "<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",
+      "\n",      " ",        "a",           "名",             "f",         "{\"x\": 1}", "<",          "42",
+      "</",      "<tool_",   "😀"};
+  auto t = ChatTemplate::create(testing::glm4_tokenizer());
+  ASSERT_TRUE(t.ok());
+  std::uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&seed](std::size_t n) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return static_cast<std::size_t>(seed % n);
+  };
+  for (int iteration = 0; iteration < 3000; ++iteration) {
+    std::string text;
+    for (std::size_t k = next(24); k > 0; --k) text += kFragments[next(std::size(kFragments))];
+    const Parsed whole = parse_whole(text, std::nullopt);
+    if (!text.empty()) {
+      const std::size_t cut = next(text.size());
+      EXPECT_EQ(parse({text.substr(0, cut), text.substr(cut)}, std::nullopt), whole) << text << " @" << cut;
+    }
+    std::vector<Message> messages;
+    for (const SegmentDone& d : whole.segments) messages.push_back(d.message);
+    const std::string rendered = t->render_text({}, messages, false);
+    std::vector<Message> again;
+    std::size_t pos = 0;
+    while ((pos = rendered.find("<|assistant|>", pos)) != std::string::npos) {
+      pos += std::string_view("<|assistant|>").size();
+      const std::size_t end = rendered.find("<|assistant|>", pos);
+      for (const SegmentDone& d : parse_whole(rendered.substr(pos, end - pos), std::nullopt).segments)
+        again.push_back(d.message);
+    }
+    ASSERT_EQ(again, messages) << "output: " << text << "\nrendered: " << rendered;
+  }
+}
+
 }  // namespace
 }  // namespace alltools::protocol::glm45

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace alltools::testing {
 
 struct ScriptedResponse {
@@ -55,5 +57,24 @@ class LoopbackHttpServer {
   std::vector<ReceivedRequest> requests_;
   std::thread thread_;
 };
+
+// One SSE event of an OpenAI streaming completion (`text`, finish_reason, optional stop_reason).
+inline std::string completion_chunk(const std::string& text, const char* finish = nullptr,
+                                    nlohmann::json stop_reason = nullptr) {
+  nlohmann::json choice = {{"index", 0}, {"text", text}, {"finish_reason", finish ? nlohmann::json(finish) : nullptr}};
+  if (!stop_reason.is_null()) choice["stop_reason"] = stop_reason;
+  return LoopbackHttpServer::sse(
+      nlohmann::json{{"id", "cmpl-1"}, {"object", "text_completion"}, {"choices", {choice}}}.dump());
+}
+
+// One SSE event of an OpenAI streaming chat completion (`delta`, finish_reason).
+inline std::string chat_chunk(nlohmann::json delta, const char* finish = nullptr) {
+  return LoopbackHttpServer::sse(
+      nlohmann::json{{"id", "chat-1"},
+                     {"object", "chat.completion.chunk"},
+                     {"choices",
+                      {{{"index", 0}, {"delta", delta}, {"finish_reason", finish ? nlohmann::json(finish) : nullptr}}}}}
+          .dump());
+}
 
 }  // namespace alltools::testing

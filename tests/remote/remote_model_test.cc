@@ -12,6 +12,8 @@ namespace alltools::model {
 namespace {
 
 using nlohmann::json;
+using testing::chat_chunk;
+using testing::completion_chunk;
 using testing::LoopbackHttpServer;
 using testing::ScriptedResponse;
 using namespace std::chrono_literals;
@@ -24,20 +26,6 @@ std::shared_ptr<const Tokenizer> glm4_tokenizer() {
 }
 
 TokenId special(const Tokenizer& t, const char* s) { return t.special_id(s).value(); }
-
-std::string completion_chunk(const std::string& text, const char* finish = nullptr, json stop_reason = nullptr) {
-  json choice = {{"index", 0}, {"text", text}, {"finish_reason", finish ? json(finish) : json(nullptr)}};
-  if (!stop_reason.is_null()) choice["stop_reason"] = stop_reason;
-  return LoopbackHttpServer::sse(json{{"id", "cmpl-1"}, {"object", "text_completion"}, {"choices", {choice}}}.dump());
-}
-
-std::string chat_chunk(json delta, const char* finish = nullptr) {
-  return LoopbackHttpServer::sse(
-      json{{"id", "chat-1"},
-           {"object", "chat.completion.chunk"},
-           {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish ? json(finish) : json(nullptr)}}}}}
-          .dump());
-}
 
 class RemoteModelTest : public ::testing::Test {
  protected:

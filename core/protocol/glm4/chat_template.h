@@ -83,6 +83,8 @@ struct RenderDelta {
   std::vector<TokenId> append;
   friend bool operator==(const RenderDelta&, const RenderDelta&) = default;
 };
+// The delta that turns *cached into `full` (the longest common prefix is kept); *cached becomes `full`.
+RenderDelta replace_cached(std::vector<TokenId>* cached, std::vector<TokenId> full);
 
 // Incremental rendering for a local model: remembers the token sequence the model's cache holds (what it was
 // given plus what it generated) and, for the conversation as it now stands, returns only the difference.

@@ -30,12 +30,16 @@ RenderDelta IncrementalRenderer::update(std::span<const tools::ToolSpec> tools, 
     const auto prompt = template_->generation_prompt();
     full.insert(full.end(), prompt.begin(), prompt.end());
   }
+  return replace_cached(&cached_, std::move(full));
+}
+
+RenderDelta replace_cached(std::vector<TokenId>* cached, std::vector<TokenId> full) {
   std::size_t keep = 0;
-  while (keep < full.size() && keep < cached_.size() && full[keep] == cached_[keep]) ++keep;
+  while (keep < full.size() && keep < cached->size() && full[keep] == (*cached)[keep]) ++keep;
   RenderDelta delta;
   delta.keep = static_cast<int>(keep);
   delta.append.assign(full.begin() + static_cast<std::ptrdiff_t>(keep), full.end());
-  cached_ = std::move(full);
+  *cached = std::move(full);
   return delta;
 }
 

@@ -11,6 +11,7 @@
 //     "\n<tool_call>{name}{canonical body}</tool_call>" per call
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,5 +44,14 @@ class ChatReplyWriter {
   bool think_done_ = false;
   bool content_started_ = false;
 };
+
+// A fresh writer behind any struct of four callables {reasoning, content, tool_call, end} (model/remote's
+// ChatReplyFormat), without core/ depending on the backend.
+template <typename Format>
+Format chat_reply_format() {
+  auto w = std::make_shared<ChatReplyWriter>();
+  return Format{[w](std::string_view d) { return w->reasoning(d); }, [w](std::string_view d) { return w->content(d); },
+                [w](std::string_view n, std::string_view a) { return w->tool_call(n, a); }, [w] { return w->end(); }};
+}
 
 }  // namespace alltools::protocol::glm45

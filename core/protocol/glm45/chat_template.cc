@@ -61,7 +61,10 @@ void write_call(PieceWriter& w, const Message& m) {
   w.text(m.metadata);
   auto pairs = try_parse_arg_pairs(m.content);
   if (!pairs.ok()) {
-    w.text(m.content);  // not canonical (written by hand or by a broken reply): kept as it is
+    // Not canonical (a malformed reply, kept so the model sees what it wrote): the parser took it from after the
+    // name's newline.
+    w.text("\n");
+    w.text(m.content);
   } else {
     w.text("\n");
     for (const ArgPair& p : *pairs) {
@@ -219,13 +222,7 @@ glm4::RenderDelta IncrementalRenderer::update(std::span<const tools::ToolSpec> t
     full.insert(full.end(), encoded.back().ids.begin(), encoded.back().ids.end());
   }
   pieces_ = std::move(encoded);
-  std::size_t keep = 0;
-  while (keep < full.size() && keep < cached_.size() && full[keep] == cached_[keep]) ++keep;
-  glm4::RenderDelta delta;
-  delta.keep = static_cast<int>(keep);
-  delta.append.assign(full.begin() + static_cast<std::ptrdiff_t>(keep), full.end());
-  cached_ = std::move(full);
-  return delta;
+  return glm4::replace_cached(&cached_, std::move(full));
 }
 
 void IncrementalRenderer::append_generated(std::span<const TokenId> ids) {

@@ -72,6 +72,48 @@ void OutputParser::complete(Message message) {
   held_ = std::move(message);
 }
 
+OutputParser::Opening OutputParser::opening(std::string_view tag, bool at_end) {
+  std::size_t i = 0;
+  while (i < buffer_.size() && is_space(buffer_[i])) ++i;
+  buffer_.erase(0, i);
+  if (buffer_.empty()) return Opening::kNeedMore;
+  if (buffer_.starts_with(tag)) {
+    buffer_.erase(0, tag.size());
+    return Opening::kFound;
+  }
+  if (!at_end && tag.starts_with(buffer_)) return Opening::kNeedMore;
+  return Opening::kOther;
+}
+
+template <typename Delta>
+bool OutputParser::stream_until(std::string_view tag, std::string& sink, bool at_end) {
+  const std::size_t found = buffer_.find(tag);
+  const std::size_t n = found != std::string::npos ? found : safe_length(buffer_, tag, at_end);
+  if (n > 0) {
+    sink.append(buffer_, 0, n);
+    std::string delta = buffer_.substr(0, n);
+    if (auto* last = events_.empty() ? nullptr : std::get_if<Delta>(&events_.back())) {
+      last->text += delta;
+    } else {
+      events_.push_back(Delta{std::move(delta)});
+    }
+    buffer_.erase(0, n);
+  }
+  if (found == std::string::npos) return false;
+  buffer_.erase(0, tag.size());
+  return true;
+}
+
+void OutputParser::complete_call() {
+  if (!name_.empty()) {
+    auto pairs = try_parse_arg_pairs(body_);
+    std::string body = pairs.ok() ? format_arg_pairs(*pairs) : std::move(body_);
+    complete(Message{Role::kAssistant, name_, std::move(body), take_reasoning()});
+  }
+  name_.clear();
+  body_.clear();
+}
+
 void OutputParser::answer_text(std::string_view text) {
   if (answer_.empty() && held_space_.empty()) {  // leading whitespace is not part of the answer
     while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
@@ -104,39 +146,15 @@ void OutputParser::process(bool at_end) {
         start_block();
         break;
       case State::kStart: {
-        std::size_t i = 0;
-        while (i < buffer_.size() && is_space(buffer_[i])) ++i;
-        buffer_.erase(0, i);
-        if (buffer_.empty()) return;
-        if (buffer_.starts_with(kThinkOpen)) {
-          buffer_.erase(0, kThinkOpen.size());
-          state_ = State::kThink;
-        } else if (!at_end && std::string_view(kThinkOpen).starts_with(buffer_)) {
-          return;  // need more input
-        } else {
-          state_ = State::kAnswer;
-        }
+        const Opening o = opening(kThinkOpen, at_end);
+        if (o == Opening::kNeedMore) return;
+        state_ = o == Opening::kFound ? State::kThink : State::kAnswer;
         break;
       }
-      case State::kThink: {
-        const std::size_t close = buffer_.find(kThinkClose);
-        const std::size_t n = close != std::string::npos ? close : safe_length(buffer_, kThinkClose, at_end);
-        if (n > 0) {
-          reasoning_.append(buffer_, 0, n);
-          std::string delta = buffer_.substr(0, n);
-          auto* last = events_.empty() ? nullptr : std::get_if<glm4::ReasoningDelta>(&events_.back());
-          if (last != nullptr) {
-            last->text += delta;
-          } else {
-            events_.push_back(glm4::ReasoningDelta{std::move(delta)});
-          }
-          buffer_.erase(0, n);
-        }
-        if (close == std::string::npos) return;
-        buffer_.erase(0, kThinkClose.size());
+      case State::kThink:
+        if (!stream_until<glm4::ReasoningDelta>(kThinkClose, reasoning_, at_end)) return;
         state_ = State::kAnswer;
         break;
-      }
       case State::kAnswer: {
         const std::size_t open = buffer_.find(kCallOpen);
         const std::size_t n = open != std::string::npos ? open : safe_length(buffer_, kCallOpen, at_end);
@@ -168,43 +186,15 @@ void OutputParser::process(bool at_end) {
         state_ = State::kCallBody;
         break;
       }
-      case State::kCallBody: {
-        const std::size_t close = buffer_.find(kCallClose);
-        const std::size_t n = close != std::string::npos ? close : safe_length(buffer_, kCallClose, at_end);
-        if (n > 0) {
-          body_.append(buffer_, 0, n);
-          std::string delta = buffer_.substr(0, n);
-          auto* last = events_.empty() ? nullptr : std::get_if<glm4::ToolCallDelta>(&events_.back());
-          if (last != nullptr) {
-            last->text += delta;
-          } else {
-            events_.push_back(glm4::ToolCallDelta{std::move(delta)});
-          }
-          buffer_.erase(0, n);
-        }
-        if (close == std::string::npos) return;
-        buffer_.erase(0, kCallClose.size());
-        auto pairs = try_parse_arg_pairs(body_);
-        std::string body = pairs.ok() ? format_arg_pairs(*pairs) : std::move(body_);
-        if (!name_.empty()) complete(Message{Role::kAssistant, name_, std::move(body), take_reasoning()});
-        name_.clear();
-        body_.clear();
+      case State::kCallBody:
+        if (!stream_until<glm4::ToolCallDelta>(kCallClose, body_, at_end)) return;
+        complete_call();
         state_ = State::kAfterCall;
         break;
-      }
       case State::kAfterCall: {
-        std::size_t i = 0;
-        while (i < buffer_.size() && is_space(buffer_[i])) ++i;
-        buffer_.erase(0, i);
-        if (buffer_.empty()) return;
-        if (buffer_.starts_with(kCallOpen)) {
-          buffer_.erase(0, kCallOpen.size());
-          state_ = State::kCallName;
-        } else if (!at_end && std::string_view(kCallOpen).starts_with(buffer_)) {
-          return;
-        } else {
-          state_ = State::kAnswer;  // text after the calls: a new answer segment
-        }
+        const Opening o = opening(kCallOpen, at_end);
+        if (o == Opening::kNeedMore) return;
+        state_ = o == Opening::kFound ? State::kCallName : State::kAnswer;  // text after calls: a new answer
         break;
       }
     }
@@ -232,15 +222,10 @@ void OutputParser::end_block(SegmentEnd end) {
           complete(Message{Role::kAssistant, "", std::move(answer_), take_reasoning()});
         break;
       case State::kCallName:
-      case State::kCallBody: {  // an unterminated call: what arrived is the call
+      case State::kCallBody:  // an unterminated call: what arrived is the call
         name_ = std::string(trim(name_));
-        if (!name_.empty()) {
-          auto pairs = try_parse_arg_pairs(body_);
-          std::string body = pairs.ok() ? format_arg_pairs(*pairs) : std::move(body_);
-          complete(Message{Role::kAssistant, name_, std::move(body), take_reasoning()});
-        }
+        complete_call();
         break;
-      }
       case State::kAfterCall:
       case State::kStopped:
         break;

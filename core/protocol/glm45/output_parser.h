@@ -50,6 +50,14 @@ class OutputParser final : public glm4::StreamParser {
  private:
   // Consumes buffer_ as far as the input allows; at_end: no more input follows, partial tags are text.
   void process(bool at_end);
+  enum class Opening : std::uint8_t { kFound, kNeedMore, kOther };
+  // After leading whitespace: `tag` (consumed), not decidable yet, or something else.
+  Opening opening(std::string_view tag, bool at_end);
+  // Moves text up to `tag` (or as much as cannot be part of it or of a UTF-8 character) into `sink` and a Delta
+  // event; true when the tag was reached (and consumed).
+  template <typename Delta>
+  bool stream_until(std::string_view tag, std::string& sink, bool at_end);
+  void complete_call();  // name_ + body_ -> a finished call segment (none if the name is empty)
   void answer_text(std::string_view text);
   void complete(glm4::Message message);  // a finished segment: the held one is released
   void end_block(glm4::SegmentEnd end);
