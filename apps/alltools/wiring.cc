@@ -101,8 +101,8 @@ Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std:
   return std::shared_ptr<const model::Tokenizer>(std::move(t).value());
 }
 
-// The prompt format: the chat template of a folder the user named (--model / --tokenizer) decides; else --format;
-// else GLM-4. A named folder's template and a --format that disagree are an error, not a guess.
+// The prompt format: the chat template of a folder the user named (--model / --tokenizer) decides; else
+// --format; else GLM-4. A named folder's template and a --format that disagree are an error, not a guess.
 Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag) {
   std::optional<protocol::Format> from_flag;
   if (!flag.empty()) {
@@ -114,8 +114,8 @@ Result<protocol::Format> choose_format(const std::string& named_folder, const st
     ALLTOOLS_ASSIGN_OR_RETURN(detected, protocol::format_from_folder(named_folder));
   }
   if (detected && from_flag && *detected != *from_flag)
-    return usage("the chat template in " + named_folder + " is the " + std::string(protocol::format_name(*detected)) +
-                 " format, but --format " + flag + " was given");
+    return usage("the chat template in " + named_folder + " is the " +
+                 std::string(protocol::format_name(*detected)) + " format, but --format " + flag + " was given");
   if (detected) return *detected;
   return from_flag.value_or(protocol::Format::kGlm4);
 }
@@ -141,8 +141,8 @@ const char* agent_flags_help() {
          "  --remote-model ID       model id sent to the endpoint\n"
          "  --remote-mode MODE      completion (raw GLM-4 prompt, default) or chat (tools API)\n"
          "  --tokenizer PATH        tokenizer for remote mode (default: the embedded model's)\n"
-         "  --format glm4|glm45     prompt format: GLM-4 (9B-chat, 0414) or GLM-4.5/4.6 (<think>, <arg_key> calls);\n"
-         "                          default: from the model/tokenizer folder's chat template, else glm4\n"
+         "  --format glm4|glm45     prompt format: GLM-4 (9B-chat, 0414) or GLM-4.5/4.6 (<think>, <arg_key>\n"
+         "                          calls); default: the model/tokenizer folder's chat template, else glm4\n"
          "  --show-reasoning        show GLM-4.5 reasoning (<think>) as it streams (never executed)\n"
          "  --threads N             CPU threads for a local model\n"
          "  --device cpu|cuda       where a local model runs (cuda: GPU 0, bf16 as stored)\n"
@@ -286,8 +286,8 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
         return usage("--endpoint needs a GLM-4 tokenizer to render prompts: pass --tokenizer PATH "
                      "(a tokenizer.model / tokenizer.json or a model folder)");
       ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(tok));
-      ALLTOOLS_ASSIGN_OR_RETURN(rt->format,
-                                choose_format(flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer, flags.format));
+      const std::string& named = flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer;
+      ALLTOOLS_ASSIGN_OR_RETURN(rt->format, choose_format(named, flags.format));
     } else {
       std::string dir = flags.model_dir;
       if (dir.empty() && embedded) dir = embedded->string();

@@ -49,8 +49,8 @@ std::vector<Message> messages_from_events(const std::vector<Event>& events) {
     if (e.kind != EventKind::kMessage || !e.data.is_object()) continue;
     const auto role = glm4::role_from_name(e.data.value("role", std::string()));
     if (!role) continue;
-    out.push_back(Message{*role, e.data.value("metadata", std::string()), e.data.value("content", std::string()),
-                          e.data.value("reasoning", std::string())});
+    out.push_back(Message{*role, e.data.value("metadata", std::string()),
+                          e.data.value("content", std::string()), e.data.value("reasoning", std::string())});
   }
   return out;
 }
@@ -121,7 +121,8 @@ void Agent::reset() {
 
 Status Agent::sync_model(Turn& turn) {
   // Tokens the renderer believes cached but the model lost (a failed append/generate) are forgotten first.
-  if (renderer_->cached().size() > static_cast<std::size_t>(model_.position())) renderer_->rewind(model_.position());
+  if (renderer_->cached().size() > static_cast<std::size_t>(model_.position()))
+    renderer_->rewind(model_.position());
   glm4::RenderDelta delta = renderer_->update(specs_, messages_, /*add_generation_prompt=*/true);
   const int max_context = model_.info().max_context;
   while (max_context > 0 &&
@@ -222,7 +223,8 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
   auto drain = [&] {
     for (glm4::ParserEvent& ev : parser->take_events()) {
       if (auto* r = std::get_if<glm4::ReasoningDelta>(&ev)) {
-        if (options_.show_reasoning) emit(Event{EventKind::kReasoning, std::move(r->text), "", nlohmann::json::object(), 0});
+        if (options_.show_reasoning)
+          emit(Event{EventKind::kReasoning, std::move(r->text), "", nlohmann::json::object(), 0});
       } else if (auto* d = std::get_if<glm4::AnswerDelta>(&ev)) {
         if (!answer_open) emit(Event{EventKind::kSegmentStart, "", "", nlohmann::json::object(), 0});
         answer_open = true;

@@ -42,7 +42,8 @@ template <typename Template, typename Renderer, typename Parser>
 class ProfileOf : public FormatProfile {
  public:
   explicit ProfileOf(Template t) : template_(std::move(t)) {}
-  std::vector<model::TokenId> render(std::span<const tools::ToolSpec> tools, std::span<const glm4::Message> messages,
+  std::vector<model::TokenId> render(std::span<const tools::ToolSpec> tools,
+                                     std::span<const glm4::Message> messages,
                                      bool add_generation_prompt) const override {
     return template_.render(tools, messages, add_generation_prompt);
   }
@@ -50,7 +51,9 @@ class ProfileOf : public FormatProfile {
                           bool add_generation_prompt) const override {
     return template_.render_text(tools, messages, add_generation_prompt);
   }
-  std::unique_ptr<PromptRenderer> make_renderer() const override { return std::make_unique<Renderer>(template_); }
+  std::unique_ptr<PromptRenderer> make_renderer() const override {
+    return std::make_unique<Renderer>(template_);
+  }
   std::unique_ptr<glm4::StreamParser> make_parser() const override { return std::make_unique<Parser>(); }
   std::vector<model::TokenId> stop_ids() const override { return template_.stop_ids(); }
 
@@ -98,8 +101,10 @@ Result<std::string> read_file(const fs::path& path) {
 
 std::string_view format_name(Format format) {
   switch (format) {
-    case Format::kGlm4: return "glm4";
-    case Format::kGlm45: return "glm45";
+    case Format::kGlm4:
+      return "glm4";
+    case Format::kGlm45:
+      return "glm45";
   }
   return "?";
 }
@@ -107,9 +112,9 @@ std::string_view format_name(Format format) {
 Result<Format> parse_format(std::string_view name) {
   if (name == "glm4" || name == "glm-4") return Format::kGlm4;
   if (name == "glm45" || name == "glm-4.5" || name == "glm46" || name == "glm-4.6") return Format::kGlm45;
-  return make_error(ErrorCode::kInvalidArgument,
-                    "unknown prompt format '" + std::string(name) + "': use glm4 (GLM-4, GLM-4-0414) or glm45 "
-                    "(GLM-4.5, GLM-4.6)");
+  return make_error(ErrorCode::kInvalidArgument, "unknown prompt format '" + std::string(name) +
+                                                     "': use glm4 (GLM-4, GLM-4-0414) or glm45 "
+                                                     "(GLM-4.5, GLM-4.6)");
 }
 
 std::optional<Format> format_from_chat_template(std::string_view chat_template) {
@@ -128,27 +133,31 @@ Result<std::optional<Format>> format_from_folder(const fs::path& path) {
     ALLTOOLS_ASSIGN_OR_RETURN(std::string text, read_file(dir / "tokenizer_config.json"));
     const nlohmann::json config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (config.is_discarded() || !config.is_object())
-      return make_error(ErrorCode::kParse, (dir / "tokenizer_config.json").string() + " is not a JSON object");
+      return make_error(ErrorCode::kParse,
+                        (dir / "tokenizer_config.json").string() + " is not a JSON object");
     const nlohmann::json t = config.value("chat_template", nlohmann::json());
     if (t.is_string()) {
       chat_template = t.get<std::string>();
     } else if (t.is_array()) {  // [{"name": "default", "template": "..."}, {"name": "tool_use", ...}]
       for (const nlohmann::json& e : t) {
         if (!e.is_object() || !e.contains("template") || !e["template"].is_string()) continue;
-        if (chat_template.empty() || e.value("name", "") == "default") chat_template = e["template"].get<std::string>();
+        if (chat_template.empty() || e.value("name", "") == "default")
+          chat_template = e["template"].get<std::string>();
       }
     }
   }
   if (chat_template.empty()) return std::optional<Format>();
   const auto f = format_from_chat_template(chat_template);
   if (!f)
-    return make_error(ErrorCode::kUnsupported,
-                      "the chat template in " + dir.string() +
-                          " is neither GLM-4's (<|observation|>) nor GLM-4.5's (<arg_key>); pass --format glm4|glm45");
+    return make_error(
+        ErrorCode::kUnsupported,
+        "the chat template in " + dir.string() +
+            " is neither GLM-4's (<|observation|>) nor GLM-4.5's (<arg_key>); pass --format glm4|glm45");
   return std::optional<Format>(*f);
 }
 
-Result<std::unique_ptr<FormatProfile>> make_format_profile(const model::Tokenizer& tokenizer, FormatOptions options) {
+Result<std::unique_ptr<FormatProfile>> make_format_profile(const model::Tokenizer& tokenizer,
+                                                           FormatOptions options) {
   switch (options.format) {
     case Format::kGlm4: {
       ALLTOOLS_ASSIGN_OR_RETURN(glm4::ChatTemplate t, glm4::ChatTemplate::create(tokenizer, options.glm4));

@@ -1,22 +1,23 @@
-// Prompt-format profiles: everything that differs between model generations' wire formats behind one interface.
-//   glm4   glm-4-9b-chat / -hf / GLM-4-0414: `<|assistant|>{name}\n{body}` calls (glm4/*, byte-exact as before)
-//   glm45  GLM-4.5 / GLM-4.6: <think> reasoning and <tool_call>name<arg_key>…</arg_key><arg_value>…</arg_value>
+// Prompt-format profiles: everything that differs between model generations' wire formats behind one
+// interface.
+//   glm4   glm-4-9b-chat / -hf / GLM-4-0414: `<|assistant|>{name}\n{body}` calls (glm4/*, byte-exact as
+//   before) glm45  GLM-4.5 / GLM-4.6: <think> reasoning and
+//   <tool_call>name<arg_key>…</arg_key><arg_value>…</arg_value>
 //          calls (glm45/*)
-// A profile renders prompts (whole or incrementally), makes the streaming parser, names the stop tokens and maps
-// call bodies to and from Tool arguments. Messages are glm4::Message in both formats.
-// The format is chosen from a checkpoint's chat template (tokenizer_config.json "chat_template", or
-// chat_template.jinja) when a folder has one, else from --format.
+// A profile renders prompts (whole or incrementally), makes the streaming parser, names the stop tokens and
+// maps call bodies to and from Tool arguments. Messages are glm4::Message in both formats. The format is
+// chosen from a checkpoint's chat template (tokenizer_config.json "chat_template", or chat_template.jinja)
+// when a folder has one, else from --format.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 #include "core/protocol/glm4/chat_template.h"
@@ -38,9 +39,9 @@ Result<Format> parse_format(std::string_view name);
 // The format a Jinja chat template writes: <arg_key> → glm45; <|observation|> → glm4; nullopt if neither.
 std::optional<Format> format_from_chat_template(std::string_view chat_template);
 // The format of the checkpoint or tokenizer folder `dir` (or the folder of a tokenizer file): its
-// chat_template.jinja, else tokenizer_config.json's "chat_template" (a string, or a list of {"name","template"}
-// where "default" or the first is used). nullopt when the folder has no template; kParse when
-// tokenizer_config.json is not JSON; kUnsupported when a template exists but is neither format.
+// chat_template.jinja, else tokenizer_config.json's "chat_template" (a string, or a list of
+// {"name","template"} where "default" or the first is used). nullopt when the folder has no template; kParse
+// when tokenizer_config.json is not JSON; kUnsupported when a template exists but is neither format.
 Result<std::optional<Format>> format_from_folder(const std::filesystem::path& dir);
 
 struct FormatOptions {
@@ -53,8 +54,8 @@ struct FormatOptions {
 class PromptRenderer {
  public:
   virtual ~PromptRenderer() = default;
-  virtual glm4::RenderDelta update(std::span<const tools::ToolSpec> tools, std::span<const glm4::Message> messages,
-                                   bool add_generation_prompt) = 0;
+  virtual glm4::RenderDelta update(std::span<const tools::ToolSpec> tools,
+                                   std::span<const glm4::Message> messages, bool add_generation_prompt) = 0;
   virtual void append_generated(std::span<const model::TokenId> ids) = 0;
   virtual void rewind(int length) = 0;
   virtual const std::vector<model::TokenId>& cached() const = 0;
@@ -68,7 +69,8 @@ class FormatProfile {
   virtual std::vector<model::TokenId> render(std::span<const tools::ToolSpec> tools,
                                              std::span<const glm4::Message> messages,
                                              bool add_generation_prompt) const = 0;
-  virtual std::string render_text(std::span<const tools::ToolSpec> tools, std::span<const glm4::Message> messages,
+  virtual std::string render_text(std::span<const tools::ToolSpec> tools,
+                                  std::span<const glm4::Message> messages,
                                   bool add_generation_prompt) const = 0;
   // The profile must outlive the renderer.
   virtual std::unique_ptr<PromptRenderer> make_renderer() const = 0;
@@ -83,7 +85,9 @@ class FormatProfile {
                                              std::span<const tools::ToolSpec> tools) const = 0;
 };
 
-// Errors: the tokenizer lacks a special token the format needs (kNotFound). The tokenizer must outlive the profile.
-Result<std::unique_ptr<FormatProfile>> make_format_profile(const model::Tokenizer& tokenizer, FormatOptions options);
+// Errors: the tokenizer lacks a special token the format needs (kNotFound). The tokenizer must outlive the
+// profile.
+Result<std::unique_ptr<FormatProfile>> make_format_profile(const model::Tokenizer& tokenizer,
+                                                           FormatOptions options);
 
 }  // namespace alltools::protocol

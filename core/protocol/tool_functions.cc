@@ -13,10 +13,13 @@ ordered_json builtin_function(const std::string& name) {
     params = {{"type", "object"}, {"properties", {{"code", {{"type", "string"}}}}}, {"required", {"code"}}};
   } else if (name == "cogview") {
     description = "Generate an image from a detailed English description.";
-    params = {{"type", "object"}, {"properties", {{"prompt", {{"type", "string"}}}}}, {"required", {"prompt"}}};
+    params = {
+        {"type", "object"}, {"properties", {{"prompt", {{"type", "string"}}}}}, {"required", {"prompt"}}};
   } else {
-    description = "Web browser: search(query), mclick(ids) to open results, open_url(url). Cite as 【id†text】.";
-    params = ordered_json::parse(R"({"type":"object","properties":{"calls":{"type":"array","items":{"type":"object",
+    description =
+        "Web browser: search(query), mclick(ids) to open results, open_url(url). Cite as 【id†text】.";
+    params = ordered_json::parse(
+        R"({"type":"object","properties":{"calls":{"type":"array","items":{"type":"object",
       "properties":{"fn":{"type":"string","enum":["search","mclick","open_url"]},"query":{"type":"string"},
       "recency_days":{"type":"integer"},"ids":{"type":"array","items":{"type":"integer"}},"url":{"type":"string"}},
       "required":["fn"]}}},"required":["calls"]})");
@@ -27,7 +30,8 @@ ordered_json builtin_function(const std::string& name) {
 }  // namespace
 
 ordered_json tool_function(const tools::ToolSpec& spec) {
-  ordered_json function = spec.kind == tools::ToolSpec::Kind::kFunction ? spec.function : builtin_function(spec.name);
+  ordered_json function =
+      spec.kind == tools::ToolSpec::Kind::kFunction ? spec.function : builtin_function(spec.name);
   return {{"type", "function"}, {"function", std::move(function)}};
 }
 

@@ -1,7 +1,7 @@
 // Tools as OpenAI-style function descriptions, {"type": "function", "function": {"name", "description",
-// "parameters"}}: what a chat API's `tools` field and GLM-4.5's <tools> system block list. A user function is its
-// own ToolSpec::function (key order kept); the built-ins (python, simple_browser, cogview) get a schema for the
-// same JSON arguments core/protocol/glm4 produces from GLM-4 bodies (tools/tool.h).
+// "parameters"}}: what a chat API's `tools` field and GLM-4.5's <tools> system block list. A user function is
+// its own ToolSpec::function (key order kept); the built-ins (python, simple_browser, cogview) get a schema
+// for the same JSON arguments core/protocol/glm4 produces from GLM-4 bodies (tools/tool.h).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
-// libFuzzer target for GLM-4.5 output (what a model or a remote server can send). Input: byte 0 picks the chunk
-// size; the rest is the text after <|assistant|>. Checked invariants (abort = finding):
+// libFuzzer target for GLM-4.5 output (what a model or a remote server can send). Input: byte 0 picks the
+// chunk size; the rest is the text after <|assistant|>. Checked invariants (abort = finding):
 //   - the parser never crashes; fed in chunks it yields the same segments and deltas as fed whole; deltas are
 //     valid UTF-8 when the input is; answer deltas concatenate to the answers,
 //   - every call's body gives arguments or an Error, and arguments format back into a body,
@@ -25,8 +25,8 @@ class RoleTokens final : public model::Tokenizer {
   std::vector<model::TokenId> encode_with_special(std::string_view) const override { return {}; }
   std::string decode_bytes(std::span<const model::TokenId>) const override { return {}; }
   std::optional<model::TokenId> special_id(std::string_view token) const override {
-    for (std::string_view s : {"[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>",
-                               "<|endoftext|>"}) {
+    for (std::string_view s : {"[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>",
+                               "<|observation|>", "<|endoftext|>"}) {
       if (s == token) return 1;
     }
     return std::nullopt;
@@ -39,7 +39,11 @@ bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    const std::size_t len = c < 0x80           ? 1
+                            : (c >> 5) == 0x6  ? 2
+                            : (c >> 4) == 0xE  ? 3
+                            : (c >> 3) == 0x1E ? 4
+                                               : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -98,7 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Run whole = parse(text, text.size() + 1, utf8);
   ALLTOOLS_CHECK_MSG(parse(text, chunk, utf8) == whole, "chunked parse differs from whole");
 
-  const std::vector<tools::ToolSpec> specs = {{"f", tools::ToolSpec::Kind::kFunction, nlohmann::ordered_json::object()}};
+  const std::vector<tools::ToolSpec> specs = {
+      {"f", tools::ToolSpec::Kind::kFunction, nlohmann::ordered_json::object()}};
   for (const Message& m : whole.segments) {
     if (!m.is_tool_call()) continue;
     auto args = protocol::glm45::tool_call_arguments({"f", m.content}, specs);
@@ -116,8 +121,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while ((pos = rendered.find("<|assistant|>", pos)) != std::string::npos) {
     pos += 13;
     const std::size_t end = rendered.find("<|assistant|>", pos);
-    const Run block = parse(std::string_view(rendered).substr(pos, end == std::string::npos ? std::string::npos : end - pos),
-                            rendered.size() + 1, false);
+    const Run block = parse(
+        std::string_view(rendered).substr(pos, end == std::string::npos ? std::string::npos : end - pos),
+        rendered.size() + 1, false);
     again.insert(again.end(), block.segments.begin(), block.segments.end());
   }
   ALLTOOLS_CHECK_MSG(again == whole.segments, "render -> parse does not give the segments back");

@@ -284,9 +284,9 @@ class RemoteModel final : public LanguageModel {
                                        const CancelToken* cancel) {
     Run run{&request, &on_token, {}, false, std::nullopt};
     const auto start = std::chrono::steady_clock::now();
-    const json messages = options_.chat_messages
-                              ? options_.chat_messages(tokens_)
-                              : detail::tokens_to_chat_messages(tokens_, *tokenizer_, options_.body_to_arguments);
+    const json messages =
+        options_.chat_messages ? options_.chat_messages(tokens_)
+                               : detail::tokens_to_chat_messages(tokens_, *tokenizer_, options_.body_to_arguments);
     json body = {{"model", options_.model}, {"messages", messages}, {"max_tokens", request.max_new_tokens},
                  {"stream", true}};
     if (!options_.chat_tools.empty()) body["tools"] = options_.chat_tools;
@@ -316,8 +316,9 @@ class RemoteModel final : public LanguageModel {
       last = stream_choices(body, run, sse, &done, cancel, [&](const json& choice) {
         const json delta = choice.value("delta", json::object());
         for (const char* key : {"reasoning_content", "reasoning"}) {
-          if (format && delta.contains(key) && delta[key].is_string() && !delta[key].get<std::string>().empty())
-            emit_text(run, format->reasoning(delta[key].get<std::string>()));
+          if (!format || !delta.contains(key) || !delta[key].is_string()) continue;
+          const std::string reasoning = delta[key].get<std::string>();
+          if (!reasoning.empty()) emit_text(run, format->reasoning(reasoning));
         }
         if (format && delta.contains("content") && delta["content"].is_string() &&
             !delta["content"].get<std::string>().empty()) {
@@ -351,7 +352,8 @@ class RemoteModel final : public LanguageModel {
       if (done || run.finished) {
         if (!run.finished) {
           if (format) {
-            for (const auto& [index, call] : calls) emit_text(run, format->tool_call(call.name, call.arguments));
+            for (const auto& [index, call] : calls)
+              emit_text(run, format->tool_call(call.name, call.arguments));
             emit_text(run, format->end());
           } else {
             bool first = !content_started;

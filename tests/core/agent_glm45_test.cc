@@ -1,13 +1,15 @@
 // The agent loop in the GLM-4.5/4.6 format, end to end with the real Agent, tokenizer, template, parser and a
 // real user-function tool:
-//   - a scripted model (reasoning shown or hidden, never executed; reasoning dropped from the next turn's prompt)
-//   - a remote completion endpoint double (a real loopback HTTP server speaking OpenAI's streaming completions)
+//   - a scripted model (reasoning shown or hidden, never executed; reasoning dropped from the next turn's
+//   prompt)
+//   - a remote completion endpoint double (a real loopback HTTP server speaking OpenAI's streaming
+//   completions)
 //     that replies in GLM-4.5 text, cut at awkward places
 //   - a remote chat endpoint double that replies with OpenAI reasoning_content and tool_calls deltas
 // Each drives a tool call to an answer.
-#include <atomic>
-
 #include <gtest/gtest.h>
+
+#include <atomic>
 
 #include "core/protocol/glm45/chat_mapping.h"
 #include "core/protocol/tool_functions.h"
@@ -101,8 +103,9 @@ TEST_F(AgentGlm45Test, ScriptedCallThenAnswerAndReasoningLeavesTheNextTurn) {
   r = agent->run_turn("谢谢");
   ASSERT_EQ(r.status, TurnStatus::kAnswer);
   EXPECT_EQ(model.prompts()[2].find("需要查天气"), std::string::npos) << model.prompts()[2];
-  EXPECT_NE(model.prompts()[2].find("<|assistant|>\n<think></think>\n曼谷今天晴。<|user|>\n谢谢<|assistant|>"),
-            std::string::npos)
+  EXPECT_NE(
+      model.prompts()[2].find("<|assistant|>\n<think></think>\n曼谷今天晴。<|user|>\n谢谢<|assistant|>"),
+      std::string::npos)
       << model.prompts()[2];
   // Sessions keep the reasoning.
   const auto restored = messages_from_events(log_.events);
@@ -111,9 +114,9 @@ TEST_F(AgentGlm45Test, ScriptedCallThenAnswerAndReasoningLeavesTheNextTurn) {
 }
 
 TEST_F(AgentGlm45Test, ReasoningIsNeverExecutedAndHiddenByDefault) {
-  model::ScriptedModel model(*tokenizer_,
-                             {"\n<think>I could call <tool_call>get_weather\n<arg_key>city_name</arg_key>\n<arg_value>"
-                              "x</arg_value>\n</tool_call> but no.</think>\nNo call needed.<|user|>"});
+  model::ScriptedModel model(
+      *tokenizer_, {"\n<think>I could call <tool_call>get_weather\n<arg_key>city_name</arg_key>\n<arg_value>"
+                    "x</arg_value>\n</tool_call> but no.</think>\nNo call needed.<|user|>"});
   auto agent = make_agent(model, /*show_reasoning=*/false);
   TurnResult r = agent->run_turn("hi");
   ASSERT_EQ(r.status, TurnStatus::kAnswer);
@@ -133,7 +136,8 @@ TEST_F(AgentGlm45Test, MalformedArgumentsBecomeAnObservationTheModelCanFix) {
   TurnResult r = agent->run_turn("weather?");
   ASSERT_EQ(r.status, TurnStatus::kAnswer) << r.reason;
   EXPECT_EQ(calls_.load(), 1);
-  EXPECT_NE(model.prompts()[1].find("<arg_key>name</arg_key><arg_value>value</arg_value> pairs"), std::string::npos)
+  EXPECT_NE(model.prompts()[1].find("<arg_key>name</arg_key><arg_value>value</arg_value> pairs"),
+            std::string::npos)
       << model.prompts()[1];
 }
 
@@ -149,17 +153,21 @@ model::RemoteOptions remote_options(const LoopbackHttpServer& server, model::Rem
 
 TEST_F(AgentGlm45Test, RemoteCompletionEndpointSpeakingGlm45) {
   LoopbackHttpServer server;
-  // The reply is cut inside <think>, inside <arg_key> and inside the closing tag, as a server's chunks may be.
+  // The reply is cut inside <think>, inside <arg_key> and inside the closing tag, as a server's chunks may
+  // be.
   server.enqueue(ScriptedResponse{
-      200, {"Content-Type: text/event-stream"},
-      {completion_chunk("\n<thi"), completion_chunk("nk>查天气</th"), completion_chunk("ink>\n<tool_call>get_weather\n<arg_k"),
-       completion_chunk("ey>city_na"), completion_chunk("me</arg_key>\n<arg_value>曼谷</arg_value>\n</tool_"),
+      200,
+      {"Content-Type: text/event-stream"},
+      {completion_chunk("\n<thi"), completion_chunk("nk>查天气</th"),
+       completion_chunk("ink>\n<tool_call>get_weather\n<arg_k"), completion_chunk("ey>city_na"),
+       completion_chunk("me</arg_key>\n<arg_value>曼谷</arg_value>\n</tool_"),
        completion_chunk("call>", "stop", "<|observation|>"), "data: [DONE]\n\n"}});
   server.enqueue(ScriptedResponse{200,
                                   {"Content-Type: text/event-stream"},
-                                  {completion_chunk("\n<think></think>\n曼谷"), completion_chunk("今天晴。", "stop", "<|user|>"),
-                                   "data: [DONE]\n\n"}});
-  auto model = model::make_remote_model(remote_options(server, model::RemoteOptions::Mode::kCompletion), tokenizer_);
+                                  {completion_chunk("\n<think></think>\n曼谷"),
+                                   completion_chunk("今天晴。", "stop", "<|user|>"), "data: [DONE]\n\n"}});
+  auto model =
+      model::make_remote_model(remote_options(server, model::RemoteOptions::Mode::kCompletion), tokenizer_);
   ASSERT_TRUE(model.ok()) << model.error().message;
   auto agent = make_agent(**model);
   TurnResult r = agent->run_turn("曼谷天气？");
@@ -177,15 +185,17 @@ TEST_F(AgentGlm45Test, RemoteCompletionEndpointSpeakingGlm45) {
   EXPECT_EQ(first["prompt"], (*profile)->render_text(dispatcher_.specs(), asked, true));
   EXPECT_EQ(first["stop"], json::parse(R"(["<|endoftext|>", "<|user|>", "<|observation|>"])"));
   const std::string second = json::parse(reqs[1].body)["prompt"];
-  EXPECT_TRUE(second.ends_with(std::string("<|assistant|>\n<think>查天气</think>\n<tool_call>get_weather\n<arg_key>"
-                                           "city_name</arg_key>\n<arg_value>曼谷</arg_value>\n</tool_call>"
-                                           "<|observation|>\n<tool_response>\n") +
-                               kObservation + "\n</tool_response><|assistant|>"))
+  EXPECT_TRUE(
+      second.ends_with(std::string("<|assistant|>\n<think>查天气</think>\n<tool_call>get_weather\n<arg_key>"
+                                   "city_name</arg_key>\n<arg_value>曼谷</arg_value>\n</tool_call>"
+                                   "<|observation|>\n<tool_response>\n") +
+                       kObservation + "\n</tool_response><|assistant|>"))
       << second;
 }
 
 // What the app wires for a GLM-4.5 chat endpoint (apps/alltools/wiring.cc does the same).
-void use_glm45_chat(model::RemoteOptions& o, const model::Tokenizer& tokenizer, std::vector<tools::ToolSpec> specs) {
+void use_glm45_chat(model::RemoteOptions& o, const model::Tokenizer& tokenizer,
+                    std::vector<tools::ToolSpec> specs) {
   for (const tools::ToolSpec& s : specs) o.chat_tools.push_back(json(protocol::tool_function(s)));
   o.chat_messages = [&tokenizer, specs](std::span<const model::TokenId> tokens) {
     return protocol::glm45::chat_messages(tokens, tokenizer, specs);
@@ -198,16 +208,20 @@ TEST_F(AgentGlm45Test, RemoteChatEndpointWithReasoningAndToolCalls) {
   server.enqueue(ScriptedResponse{
       200,
       {"Content-Type: text/event-stream"},
-      {chat_chunk({{"role", "assistant"}, {"reasoning_content", "查"}}), chat_chunk({{"reasoning_content", "天气"}}),
+      {chat_chunk({{"role", "assistant"}, {"reasoning_content", "查"}}),
+       chat_chunk({{"reasoning_content", "天气"}}),
        chat_chunk({{"tool_calls",
-                    {{{"index", 0}, {"id", "call_x"}, {"type", "function"},
+                    {{{"index", 0},
+                      {"id", "call_x"},
+                      {"type", "function"},
                       {"function", {{"name", "get_weather"}, {"arguments", "{\"city_name\": \"曼"}}}}}}}),
        chat_chunk({{"tool_calls", {{{"index", 0}, {"function", {{"arguments", "谷\", \"days\": 3}"}}}}}}}),
        chat_chunk(json::object(), "tool_calls"), "data: [DONE]\n\n"}});
-  server.enqueue(ScriptedResponse{200,
-                                  {"Content-Type: text/event-stream"},
-                                  {chat_chunk({{"reasoning_content", "晴"}}), chat_chunk({{"content", "曼谷今天晴。"}}),
-                                   chat_chunk(json::object(), "stop"), "data: [DONE]\n\n"}});
+  server.enqueue(
+      ScriptedResponse{200,
+                       {"Content-Type: text/event-stream"},
+                       {chat_chunk({{"reasoning_content", "晴"}}), chat_chunk({{"content", "曼谷今天晴。"}}),
+                        chat_chunk(json::object(), "stop"), "data: [DONE]\n\n"}});
   model::RemoteOptions o = remote_options(server, model::RemoteOptions::Mode::kChat);
   use_glm45_chat(o, *tokenizer_, dispatcher_.specs());
   auto model = model::make_remote_model(std::move(o), tokenizer_);
@@ -231,7 +245,8 @@ TEST_F(AgentGlm45Test, RemoteChatEndpointWithReasoningAndToolCalls) {
       {"role": "assistant", "content": "", "reasoning_content": "查天气", "tool_calls": [
         {"id": "call_0", "type": "function",
          "function": {"name": "get_weather", "arguments": "{\"city_name\":\"曼谷\",\"days\":3}"}}]},
-      {"role": "tool", "tool_call_id": "call_0", "content": )") + json(kObservation).dump() + "}]"));
+      {"role": "tool", "tool_call_id": "call_0", "content": )") +
+                                            json(kObservation).dump() + "}]"));
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // Format profiles: detection from a checkpoint folder's chat template, names, and that each profile is its
 // format's classes (GLM-4's byte-exact as before).
-#include <filesystem>
-#include <fstream>
+#include "core/protocol/format.h"
 
 #include <gtest/gtest.h>
 
-#include "core/protocol/format.h"
+#include <filesystem>
+#include <fstream>
+
 #include "tests/protocol/glm4_tokenizer.h"
 
 namespace alltools::protocol {
@@ -17,7 +18,8 @@ using testing::glm4_tokenizer;
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("alltools-format-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
+    path_ = fs::temp_directory_path() /
+            ("alltools-format-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -49,13 +51,14 @@ TEST(Format, FromFolder) {
     d.write("tokenizer_config.json", std::string(R"({"chat_template": ")") + kGlm45Excerpt + "\"}");
     EXPECT_EQ(*format_from_folder(d.path()), Format::kGlm45);
     EXPECT_EQ(*format_from_folder(d.path() / "tokenizer.json"), Format::kGlm45);  // a file in the folder
-    d.write("chat_template.jinja", kGlm4Excerpt);                                  // wins over the config
+    d.write("chat_template.jinja", kGlm4Excerpt);                                 // wins over the config
     EXPECT_EQ(*format_from_folder(d.path()), Format::kGlm4);
   }
   {
     TempDir d;
     d.write("tokenizer_config.json", std::string(R"({"chat_template": [{"name": "tool_use", "template": "x"},
-      {"name": "default", "template": ")") + kGlm45Excerpt + "\"}]}");
+      {"name": "default", "template": ")") +
+                                         kGlm45Excerpt + "\"}]}");
     EXPECT_EQ(*format_from_folder(d.path()), Format::kGlm45);
   }
   {
@@ -86,8 +89,10 @@ TEST(Format, Glm4ProfileIsTheGlm4Template) {
   parser->push_marker(glm4::Marker::kObservation);
   auto events = parser->take_events();
   ASSERT_FALSE(events.empty());
-  EXPECT_EQ(std::get<glm4::SegmentDone>(events.back()).message, glm4::assistant_tool_call("python", "print(2)"));
-  EXPECT_EQ(*(*profile)->tool_call_arguments({"python", "print(2)"}, specs), nlohmann::json({{"code", "print(2)"}}));
+  EXPECT_EQ(std::get<glm4::SegmentDone>(events.back()).message,
+            glm4::assistant_tool_call("python", "print(2)"));
+  EXPECT_EQ(*(*profile)->tool_call_arguments({"python", "print(2)"}, specs),
+            nlohmann::json({{"code", "print(2)"}}));
   EXPECT_EQ(*(*profile)->tool_call_body("python", {{"code", "x"}}, specs), "x");
 }
 

@@ -1,15 +1,17 @@
 // The GLM-4.5/4.6 chat template. Golden strings written from the published template text:
-//   zai-org/GLM-4.5 (and GLM-4.5-Air, GLM-4.6) chat_template.jinja on Hugging Face — the same text is embedded as
-//   tokenizer.chat_template in the GLM-4.5-Air GGUF and printed by llama-server at startup (seen in an
-//   ik_llama.cpp discussion log); the tools block also appears verbatim in vLLM's and SGLang's glm45 tests.
+//   zai-org/GLM-4.5 (and GLM-4.5-Air, GLM-4.6) chat_template.jinja on Hugging Face — the same text is
+//   embedded as tokenizer.chat_template in the GLM-4.5-Air GGUF and printed by llama-server at startup (seen
+//   in an ik_llama.cpp discussion log); the tools block also appears verbatim in vLLM's and SGLang's glm45
+//   tests.
 // Facts used: the tools block wording and one json.dumps(tool) line per tool; "\n" after every role token;
-// <think></think> for assistant turns before the last user message (reasoning dropped), <think>{reasoning}</think>
-// after it; content.strip(); calls as "\n<tool_call>{name}\n" + "<arg_key>k</arg_key>\n<arg_value>v</arg_value>\n"
-// per argument + "</tool_call>" (strings raw, other values json.dumps); one <|observation|> per run of tool
-// messages, each "\n<tool_response>\n{content}\n</tool_response>"; enable_thinking=false → "/nothink" after user
-// text and "<|assistant|>\n<think></think>" as the generation prompt.
-// The goldens were cross-checked once by rendering the same conversations with Jinja2 3.1.6 (trim_blocks,
-// lstrip_blocks, tojson = json.dumps(ensure_ascii=False), as transformers does); the template is not checked in.
+// <think></think> for assistant turns before the last user message (reasoning dropped),
+// <think>{reasoning}</think> after it; content.strip(); calls as "\n<tool_call>{name}\n" +
+// "<arg_key>k</arg_key>\n<arg_value>v</arg_value>\n" per argument + "</tool_call>" (strings raw, other values
+// json.dumps); one <|observation|> per run of tool messages, each
+// "\n<tool_response>\n{content}\n</tool_response>"; enable_thinking=false → "/nothink" after user text and
+// "<|assistant|>\n<think></think>" as the generation prompt. The goldens were cross-checked once by rendering
+// the same conversations with Jinja2 3.1.6 (trim_blocks, lstrip_blocks, tojson =
+// json.dumps(ensure_ascii=False), as transformers does); the template is not checked in.
 #include <gtest/gtest.h>
 
 #include "core/protocol/glm45/chat_template.h"
@@ -42,7 +44,8 @@ Message with_reasoning(Message m, std::string reasoning) {
   return m;
 }
 
-// system, an earlier turn with reasoning, then a turn with an answer + two calls, two observations, an answer.
+// system, an earlier turn with reasoning, then a turn with an answer + two calls, two observations, an
+// answer.
 std::vector<Message> conversation() {
   return {
       glm4::system_message("Be brief."),
@@ -64,7 +67,8 @@ constexpr std::string_view kToolsBlock =
     R"({"type": "function", "function": {"name": "python", "description": "Run Python code in a stateful, sandboxed notebook; /mnt/data persists files.", "parameters": {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}}})"
     "\n"
     R"j({"type": "function", "function": {"name": "get_weather", "description": "查询天气 (\"now\")", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "opts": {"type": "object"}}, "required": ["city"]}}})j"
-    "\n</tools>\n\nFor each function call, output the function name and arguments within the following XML format:\n"
+    "\n</tools>\n\nFor each function call, output the function name and arguments within the following XML "
+    "format:\n"
     "<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{arg-value-1}</arg_value>\n"
     "<arg_key>{arg-key-2}</arg_key>\n<arg_value>{arg-value-2}</arg_value>\n...\n</tool_call>";
 
@@ -77,7 +81,8 @@ constexpr std::string_view kCallsAndAnswer =
     "<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n<arg_key>opts</arg_key>\n"
     "<arg_value>{\"unit\": \"c\", \"alerts\": true}</arg_value>\n</tool_call>\n<tool_call>python\n"
     "<arg_key>code</arg_key>\n<arg_value>print(1)\nprint('<b>')</arg_value>\n</tool_call>"
-    "<|observation|>\n<tool_response>\n{\"temp\": 21}\n</tool_response>\n<tool_response>\n1\n<b>\n</tool_response>"
+    "<|observation|>\n<tool_response>\n{\"temp\": "
+    "21}\n</tool_response>\n<tool_response>\n1\n<b>\n</tool_response>"
     "<|assistant|>\n<think></think>\nSunny, 21°C.";
 
 ChatTemplate make(TemplateOptions options = {}) {
@@ -88,26 +93,29 @@ ChatTemplate make(TemplateOptions options = {}) {
 
 TEST(Glm45ChatTemplate, ReasoningShownAfterTheLastUserMessage) {
   const std::string expected = std::string(kToolsBlock) + std::string(kTurns) +
-                               "<|assistant|>\n<think>Need the weather tool.</think>" + std::string(kCallsAndAnswer);
+                               "<|assistant|>\n<think>Need the weather tool.</think>" +
+                               std::string(kCallsAndAnswer);
   EXPECT_EQ(make().render_text(tool_list(), conversation(), false), expected);
 }
 
 TEST(Glm45ChatTemplate, ReasoningDroppedOnceAUserMessageFollows) {
   auto messages = conversation();
   messages.push_back(glm4::user_message("thanks"));
-  const std::string expected = std::string(kToolsBlock) + std::string(kTurns) + "<|assistant|>\n<think></think>" +
-                               std::string(kCallsAndAnswer) + "<|user|>\nthanks<|assistant|>";
+  const std::string expected = std::string(kToolsBlock) + std::string(kTurns) +
+                               "<|assistant|>\n<think></think>" + std::string(kCallsAndAnswer) +
+                               "<|user|>\nthanks<|assistant|>";
   EXPECT_EQ(make().render_text(tool_list(), messages, true), expected);
 }
 
 TEST(Glm45ChatTemplate, ThinkingOffAndACallWithoutArguments) {
   const std::vector<Message> messages = {
-      glm4::user_message("hi"),          call("python", "{}"), glm4::observation_message("", "[No output]"),
+      glm4::user_message("hi"), call("python", "{}"), glm4::observation_message("", "[No output]"),
       glm4::assistant_answer("done"), glm4::user_message("again /nothink")};
-  EXPECT_EQ(make(TemplateOptions{.enable_thinking = false}).render_text({}, messages, true),
-            "[gMASK]<sop><|user|>\nhi/nothink<|assistant|>\n<think></think>\n<tool_call>python\n</tool_call>"
-            "<|observation|>\n<tool_response>\n[No output]\n</tool_response><|assistant|>\n<think></think>\ndone"
-            "<|user|>\nagain /nothink<|assistant|>\n<think></think>");
+  EXPECT_EQ(
+      make(TemplateOptions{.enable_thinking = false}).render_text({}, messages, true),
+      "[gMASK]<sop><|user|>\nhi/nothink<|assistant|>\n<think></think>\n<tool_call>python\n</tool_call>"
+      "<|observation|>\n<tool_response>\n[No output]\n</tool_response><|assistant|>\n<think></think>\ndone"
+      "<|user|>\nagain /nothink<|assistant|>\n<think></think>");
 }
 
 TEST(Glm45ChatTemplate, TokensAreRoleIdsAndOrdinaryTextRuns) {

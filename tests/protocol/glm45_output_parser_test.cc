@@ -29,7 +29,11 @@ bool whole_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    const std::size_t len = c < 0x80           ? 1
+                            : (c >> 5) == 0x6  ? 2
+                            : (c >> 4) == 0xE  ? 3
+                            : (c >> 3) == 0x1E ? 4
+                                               : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -76,7 +80,9 @@ Parsed parse(const std::vector<std::string>& chunks, std::optional<Marker> marke
   return out;
 }
 
-Parsed parse_whole(std::string text, std::optional<Marker> marker) { return parse({std::move(text)}, marker); }
+Parsed parse_whole(std::string text, std::optional<Marker> marker) {
+  return parse({std::move(text)}, marker);
+}
 
 Message reasoned(Message m, std::string reasoning) {
   m.reasoning = std::move(reasoning);
@@ -84,7 +90,8 @@ Message reasoned(Message m, std::string reasoning) {
 }
 
 constexpr std::string_view kCallReply =
-    "\n<think>用户要天气。<tool_call>fake\n<arg_key>a</arg_key></think>\n好的，我查一下 🌧。 \n"
+    "\n<think>用户要天气。<tool_call>fake\n<arg_key>a</arg_key></think>\n好的，我查一下 🌧。 "
+    "\n"
     "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>北京 🌧</arg_value>\n"
     "<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>\n"
     "<tool_call>python\n<arg_key>code</arg_key>\n<arg_value>print('</arg_key>')\n</arg_value>\n</tool_call>";
@@ -96,15 +103,18 @@ TEST(Glm45OutputParser, ReasoningAnswerAndTwoCalls) {
                                                  "用户要天气。<tool_call>fake\n<arg_key>a</arg_key>"),
                                         SegmentEnd::kAssistant}));
   EXPECT_EQ(p.segments[1],
-            (SegmentDone{glm4::assistant_tool_call(
-                             "get_weather",
-                             "\n<arg_key>city</arg_key>\n<arg_value>北京 🌧</arg_value>\n<arg_key>days</arg_key>\n"
-                             "<arg_value>3</arg_value>\n"),
-                         SegmentEnd::kAssistant}));
-  EXPECT_EQ(p.segments[2], (SegmentDone{glm4::assistant_tool_call(
-                                            "python", "\n<arg_key>code</arg_key>\n<arg_value>print('</arg_key>')\n"
-                                                      "</arg_value>\n"),
-                                        SegmentEnd::kObservation}));
+            (SegmentDone{
+                glm4::assistant_tool_call(
+                    "get_weather",
+                    "\n<arg_key>city</arg_key>\n<arg_value>北京 🌧</arg_value>\n<arg_key>days</arg_key>\n"
+                    "<arg_value>3</arg_value>\n"),
+                SegmentEnd::kAssistant}));
+  EXPECT_EQ(
+      p.segments[2],
+      (SegmentDone{glm4::assistant_tool_call("python",
+                                             "\n<arg_key>code</arg_key>\n<arg_value>print('</arg_key>')\n"
+                                             "</arg_value>\n"),
+                   SegmentEnd::kObservation}));
   // The call inside <think> was never a call.
   EXPECT_EQ(p.call_names, (std::vector<std::string>{"get_weather", "python"}));
   EXPECT_EQ(p.answer, "好的，我查一下 🌧。");
@@ -113,9 +123,10 @@ TEST(Glm45OutputParser, ReasoningAnswerAndTwoCalls) {
 
 TEST(Glm45OutputParser, EveryChunkBoundary) {
   for (const std::string& text :
-       {std::string(kCallReply), std::string("\n<think>\n短\n</think>\n答：é😀 ok\n\n"), std::string("plain ü"),
-        std::string("<think>only thinking</thi"), std::string("\n<think></think>\n<tool_call>f<arg_key>k</arg_key>"
-                                                               "<arg_value>v</arg_value></tool_call>")}) {
+       {std::string(kCallReply), std::string("\n<think>\n短\n</think>\n答：é😀 ok\n\n"),
+        std::string("plain ü"), std::string("<think>only thinking</thi"),
+        std::string("\n<think></think>\n<tool_call>f<arg_key>k</arg_key>"
+                    "<arg_value>v</arg_value></tool_call>")}) {
     for (const auto marker : {std::optional<Marker>(Marker::kObservation), std::optional<Marker>()}) {
       const Parsed whole = parse_whole(text, marker);
       ASSERT_FALSE(whole.segments.empty()) << text;
@@ -138,20 +149,23 @@ TEST(Glm45OutputParser, SegmentShapes) {
   EXPECT_EQ(parse_whole("\nHi there.\n", Marker::kUser).segments,
             (std::vector<SegmentDone>{{glm4::assistant_answer("Hi there."), SegmentEnd::kUser}}));
   // Reasoning only: an empty answer carrying it.
-  EXPECT_EQ(parse_whole("\n<think>hmm</think>", Marker::kEndOfText).segments,
-            (std::vector<SegmentDone>{{reasoned(glm4::assistant_answer(""), "hmm"), SegmentEnd::kEndOfText}}));
+  EXPECT_EQ(
+      parse_whole("\n<think>hmm</think>", Marker::kEndOfText).segments,
+      (std::vector<SegmentDone>{{reasoned(glm4::assistant_answer(""), "hmm"), SegmentEnd::kEndOfText}}));
   // A call without an answer takes the reasoning; the GLM-4.7 layout without newlines is read too.
-  EXPECT_EQ(parse_whole("<think>r</think><tool_call>f<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>",
-                        Marker::kObservation)
-                .segments,
-            (std::vector<SegmentDone>{{reasoned(glm4::assistant_tool_call(
-                                                    "f", "\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>\n"),
-                                                "r"),
-                                       SegmentEnd::kObservation}}));
-  // An unterminated call at the stop marker is still the call; a broken body is kept raw for the error message.
+  EXPECT_EQ(
+      parse_whole("<think>r</think><tool_call>f<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>",
+                  Marker::kObservation)
+          .segments,
+      (std::vector<SegmentDone>{
+          {reasoned(glm4::assistant_tool_call("f", "\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>\n"),
+                    "r"),
+           SegmentEnd::kObservation}}));
+  // An unterminated call at the stop marker is still the call; a broken body is kept raw for the error
+  // message.
   EXPECT_EQ(parse_whole("<tool_call>f\n<arg_key>k</arg_key>oops", Marker::kObservation).segments,
-            (std::vector<SegmentDone>{{glm4::assistant_tool_call("f", "<arg_key>k</arg_key>oops"),
-                                       SegmentEnd::kObservation}}));
+            (std::vector<SegmentDone>{
+                {glm4::assistant_tool_call("f", "<arg_key>k</arg_key>oops"), SegmentEnd::kObservation}}));
   // Nothing generated: no segment.
   EXPECT_TRUE(parse({}, Marker::kUser).segments.empty());
 }
@@ -165,13 +179,13 @@ TEST(Glm45OutputParser, AGeneratedAssistantTokenStartsANewBlock) {
   parser.push_text("\n<think>b</think>\nsecond");
   parser.push_marker(Marker::kUser);
   collect(parser, out);
-  EXPECT_EQ(out.segments,
-            (std::vector<SegmentDone>{{reasoned(glm4::assistant_answer("first"), "a"), SegmentEnd::kAssistant},
-                                      {reasoned(glm4::assistant_answer("second"), "b"), SegmentEnd::kUser}}));
+  EXPECT_EQ(out.segments, (std::vector<SegmentDone>{
+                              {reasoned(glm4::assistant_answer("first"), "a"), SegmentEnd::kAssistant},
+                              {reasoned(glm4::assistant_answer("second"), "b"), SegmentEnd::kUser}}));
 }
 
-// Render a conversation, cut each assistant block out of the text (up to the next role token), parse it, and get
-// the same messages back (answers stripped and reasoning shown, as the template stores them).
+// Render a conversation, cut each assistant block out of the text (up to the next role token), parse it, and
+// get the same messages back (answers stripped and reasoning shown, as the template stores them).
 TEST(Glm45OutputParser, RoundTripRenderParse) {
   auto t = ChatTemplate::create(testing::glm4_tokenizer());
   ASSERT_TRUE(t.ok());
@@ -179,7 +193,8 @@ TEST(Glm45OutputParser, RoundTripRenderParse) {
   const std::vector<Message> conversation = {
       glm4::user_message("北京天气？"),
       reasoned(glm4::assistant_answer("我来查。"), "需要工具"),
-      glm4::assistant_tool_call("get_weather", body(R"({"city": "北京", "opts": {"u": "c"}, "n": [1, 2.5, null]})")),
+      glm4::assistant_tool_call("get_weather",
+                                body(R"({"city": "北京", "opts": {"u": "c"}, "n": [1, 2.5, null]})")),
       glm4::assistant_tool_call("python", body(R"j({"code": "x = '<arg_value>'\nprint(x)"})j")),
       glm4::observation_message("", "晴"),
       glm4::observation_message("", "<arg_value>"),
@@ -221,10 +236,25 @@ TEST(Glm45OutputParser, RoundTripRenderParse) {
 // Random model outputs made of tag fragments: split anywhere they parse the same, and whatever they parse to
 // renders to text that parses back to the same messages.
 TEST(Glm45OutputParser, RandomOutputsSplitAndRoundTrip) {
-  static constexpr std::string_view kFragments[] = {
-      "<think>", "</think>", "<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",
-      "\n",      " ",        "a",           "名",             "f",         "{\"x\": 1}", "<",          "42",
-      "</",      "<tool_",   "😀"};
+  static constexpr std::string_view kFragments[] = {"<think>",
+                                                    "</think>",
+                                                    "<tool_call>",
+                                                    "</tool_call>",
+                                                    "<arg_key>",
+                                                    "</arg_key>",
+                                                    "<arg_value>",
+                                                    "</arg_value>",
+                                                    "\n",
+                                                    " ",
+                                                    "a",
+                                                    "名",
+                                                    "f",
+                                                    "{\"x\": 1}",
+                                                    "<",
+                                                    "42",
+                                                    "</",
+                                                    "<tool_",
+                                                    "😀"};
   auto t = ChatTemplate::create(testing::glm4_tokenizer());
   ASSERT_TRUE(t.ok());
   std::uint64_t seed = 0x9E3779B97F4A7C15ull;

@@ -1,5 +1,5 @@
-// GLM-4.5 call bodies <-> Tool arguments: pair syntax, value types from the tool's schema, Python's json.dumps
-// layout, errors written for the model.
+// GLM-4.5 call bodies <-> Tool arguments: pair syntax, value types from the tool's schema, Python's
+// json.dumps layout, errors written for the model.
 #include <gtest/gtest.h>
 
 #include "core/protocol/glm45/tool_call.h"
@@ -11,22 +11,26 @@ namespace {
 using nlohmann::ordered_json;
 
 TEST(Glm45ToolCall, PairsAreReadWithWhitespaceBetweenTagsOnly) {
-  auto pairs = try_parse_arg_pairs("\n <arg_key> city </arg_key>\n<arg_value>北京\n</arg_value><arg_key>n</arg_key>"
-                                   "<arg_value></arg_value>\n");
+  auto pairs = try_parse_arg_pairs(
+      "\n <arg_key> city </arg_key>\n<arg_value>北京\n</arg_value><arg_key>n</arg_key>"
+      "<arg_value></arg_value>\n");
   ASSERT_TRUE(pairs.ok()) << pairs.error();
   EXPECT_EQ(*pairs, (std::vector<ArgPair>{{"city", "北京\n"}, {"n", ""}}));
   EXPECT_EQ(format_arg_pairs(*pairs),
-            "\n<arg_key>city</arg_key>\n<arg_value>北京\n</arg_value>\n<arg_key>n</arg_key>\n<arg_value></arg_value>\n");
+            "\n<arg_key>city</arg_key>\n<arg_value>北京\n</arg_value>\n<arg_key>n</arg_key>\n<arg_value></"
+            "arg_value>\n");
   EXPECT_TRUE(try_parse_arg_pairs("").ok());
-  for (const char* bad : {"city", "<arg_key>a</arg_key>", "<arg_key>a</arg_key><arg_value>1",
-                          "<arg_key>a</arg_key>x<arg_value>1</arg_value>", "<arg_key> </arg_key><arg_value>1</arg_value>",
-                          "<arg_key>a</arg_key><arg_value>1</arg_value><arg_key>a</arg_key><arg_value>2</arg_value>",
-                          "<arg_key>a</arg_key><arg_value>1</arg_value> trailing"}) {
+  for (const char* bad :
+       {"city", "<arg_key>a</arg_key>", "<arg_key>a</arg_key><arg_value>1",
+        "<arg_key>a</arg_key>x<arg_value>1</arg_value>", "<arg_key> </arg_key><arg_value>1</arg_value>",
+        "<arg_key>a</arg_key><arg_value>1</arg_value><arg_key>a</arg_key><arg_value>2</arg_value>",
+        "<arg_key>a</arg_key><arg_value>1</arg_value> trailing"}) {
     auto r = try_parse_arg_pairs(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kParse) << bad;
   }
-  EXPECT_EQ(try_parse_arg_pairs(std::string(glm4::kMaxToolBodyBytes + 1, ' ')).error().code, ErrorCode::kOutOfRange);
+  EXPECT_EQ(try_parse_arg_pairs(std::string(glm4::kMaxToolBodyBytes + 1, ' ')).error().code,
+            ErrorCode::kOutOfRange);
 }
 
 TEST(Glm45ToolCall, ValueTypesFollowTheSchema) {
@@ -34,8 +38,10 @@ TEST(Glm45ToolCall, ValueTypesFollowTheSchema) {
       R"({"type": "object", "properties": {"zip": {"type": "string"}, "days": {"type": "integer"},
           "opts": {"type": "object"}, "any": {}}})");
   auto args = arguments_from_body(
-      "\n<arg_key>zip</arg_key>\n<arg_value>00123</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n"
-      "<arg_key>opts</arg_key>\n<arg_value>{\"u\": \"c\"}</arg_value>\n<arg_key>any</arg_key>\n<arg_value>not json"
+      "\n<arg_key>zip</arg_key>\n<arg_value>00123</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</"
+      "arg_value>\n"
+      "<arg_key>opts</arg_key>\n<arg_value>{\"u\": "
+      "\"c\"}</arg_value>\n<arg_key>any</arg_key>\n<arg_value>not json"
       "</arg_value>\n<arg_key>extra</arg_key>\n<arg_value>true</arg_value>\n",
       params);
   ASSERT_TRUE(args.ok()) << args.error();
@@ -72,17 +78,20 @@ TEST(Glm45ToolCall, ToolArgumentsForBuiltinsAndFunctions) {
   const std::vector<tools::ToolSpec> specs = {{"python", tools::ToolSpec::Kind::kBuiltin, {}},
                                               {"simple_browser", tools::ToolSpec::Kind::kBuiltin, {}},
                                               {"get_weather", tools::ToolSpec::Kind::kFunction, fn}};
-  auto code = tool_call_arguments({"python", "\n<arg_key>code</arg_key>\n<arg_value>1+1</arg_value>\n"}, specs);
+  auto code =
+      tool_call_arguments({"python", "\n<arg_key>code</arg_key>\n<arg_value>1+1</arg_value>\n"}, specs);
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, nlohmann::json::parse(R"({"code": "1+1"})"));
   auto num_code = tool_call_arguments({"python", "<arg_key>code</arg_key><arg_value>42</arg_value>"}, specs);
   EXPECT_EQ(*num_code, nlohmann::json::parse(R"({"code": "42"})"));  // the schema says string
   auto browse = tool_call_arguments(
-      {"simple_browser", "<arg_key>calls</arg_key><arg_value>[{\"fn\": \"search\", \"query\": \"q\"}]</arg_value>"},
+      {"simple_browser",
+       "<arg_key>calls</arg_key><arg_value>[{\"fn\": \"search\", \"query\": \"q\"}]</arg_value>"},
       specs);
   ASSERT_TRUE(browse.ok());
   EXPECT_EQ(*browse, nlohmann::json::parse(R"({"calls": [{"fn": "search", "query": "q"}]})"));
-  auto city = tool_call_arguments({"get_weather", "<arg_key>city</arg_key><arg_value>123</arg_value>"}, specs);
+  auto city =
+      tool_call_arguments({"get_weather", "<arg_key>city</arg_key><arg_value>123</arg_value>"}, specs);
   EXPECT_EQ(*city, nlohmann::json::parse(R"({"city": "123"})"));
   auto unknown = tool_call_arguments({"nope", ""}, specs);
   ASSERT_FALSE(unknown.ok());
@@ -98,10 +107,13 @@ TEST(ToolFunctions, BuiltinsAndUserFunctions) {
   EXPECT_EQ(f["type"], "function");
   EXPECT_EQ(f["function"]["name"], "cogview");
   EXPECT_EQ(f["function"]["parameters"]["required"], ordered_json::parse(R"(["prompt"])"));
-  const ordered_json fn = ordered_json::parse(R"({"name": "f", "description": "d", "parameters": {"type": "object"}})");
-  EXPECT_EQ(tool_function({"f", tools::ToolSpec::Kind::kFunction, fn}).dump(),
-            R"({"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object"}}})");
-  EXPECT_EQ(tool_parameters({"g", tools::ToolSpec::Kind::kFunction, ordered_json::object()}), ordered_json::object());
+  const ordered_json fn =
+      ordered_json::parse(R"({"name": "f", "description": "d", "parameters": {"type": "object"}})");
+  EXPECT_EQ(
+      tool_function({"f", tools::ToolSpec::Kind::kFunction, fn}).dump(),
+      R"({"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object"}}})");
+  EXPECT_EQ(tool_parameters({"g", tools::ToolSpec::Kind::kFunction, ordered_json::object()}),
+            ordered_json::object());
 }
 
 }  // namespace

@@ -61,7 +61,8 @@ class LoopbackHttpServer {
 // One SSE event of an OpenAI streaming completion (`text`, finish_reason, optional stop_reason).
 inline std::string completion_chunk(const std::string& text, const char* finish = nullptr,
                                     nlohmann::json stop_reason = nullptr) {
-  nlohmann::json choice = {{"index", 0}, {"text", text}, {"finish_reason", finish ? nlohmann::json(finish) : nullptr}};
+  const nlohmann::json finish_reason = finish ? nlohmann::json(finish) : nlohmann::json(nullptr);
+  nlohmann::json choice = {{"index", 0}, {"text", text}, {"finish_reason", finish_reason}};
   if (!stop_reason.is_null()) choice["stop_reason"] = stop_reason;
   return LoopbackHttpServer::sse(
       nlohmann::json{{"id", "cmpl-1"}, {"object", "text_completion"}, {"choices", {choice}}}.dump());
@@ -69,11 +70,11 @@ inline std::string completion_chunk(const std::string& text, const char* finish 
 
 // One SSE event of an OpenAI streaming chat completion (`delta`, finish_reason).
 inline std::string chat_chunk(nlohmann::json delta, const char* finish = nullptr) {
+  const nlohmann::json finish_reason = finish ? nlohmann::json(finish) : nlohmann::json(nullptr);
   return LoopbackHttpServer::sse(
       nlohmann::json{{"id", "chat-1"},
                      {"object", "chat.completion.chunk"},
-                     {"choices",
-                      {{{"index", 0}, {"delta", delta}, {"finish_reason", finish ? nlohmann::json(finish) : nullptr}}}}}
+                     {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason}}}}}
           .dump());
 }
 

@@ -65,7 +65,8 @@ json assistant_message(const std::string& text, std::span<const tools::ToolSpec>
 json chat_messages(std::span<const model::TokenId> tokens, const model::Tokenizer& tokenizer,
                    std::span<const tools::ToolSpec> tools) {
   const auto system = tokenizer.special_id("<|system|>"), user = tokenizer.special_id("<|user|>");
-  const auto assistant = tokenizer.special_id("<|assistant|>"), observation = tokenizer.special_id("<|observation|>");
+  const auto assistant = tokenizer.special_id("<|assistant|>"),
+             observation = tokenizer.special_id("<|observation|>");
   json out = json::array();
   int next_call_id = 0;
   std::deque<std::string> open_calls;
@@ -74,7 +75,9 @@ json chat_messages(std::span<const model::TokenId> tokens, const model::Tokenize
   while (i < tokens.size()) {
     const model::TokenId role = tokens[i];
     std::size_t end = i + 1;
-    auto is_role = [&](model::TokenId id) { return id == system || id == user || id == assistant || id == observation; };
+    auto is_role = [&](model::TokenId id) {
+      return id == system || id == user || id == assistant || id == observation;
+    };
     while (end < tokens.size() && !is_role(tokens[end])) ++end;
     if (!is_role(role)) {  // [gMASK]<sop> and anything before the first role token
       i = end;
@@ -97,7 +100,8 @@ json chat_messages(std::span<const model::TokenId> tokens, const model::Tokenize
         if (open == std::string::npos) break;
         const std::size_t body = open + kResponseOpen.size();
         const std::size_t close = text.find(kResponseClose, body);
-        const std::string response = text.substr(body, close == std::string::npos ? std::string::npos : close - body);
+        const std::string response =
+            text.substr(body, close == std::string::npos ? std::string::npos : close - body);
         pos = close == std::string::npos ? text.size() : close + kResponseClose.size();
         if (!open_calls.empty()) {
           out.push_back({{"role", "tool"}, {"tool_call_id", open_calls.front()}, {"content", response}});
@@ -140,7 +144,8 @@ std::string ChatReplyWriter::content(std::string_view delta) {
 std::string ChatReplyWriter::tool_call(std::string_view name, std::string_view arguments) {
   std::string out = close_think();
   const ordered_json args = ordered_json::parse(arguments, nullptr, /*allow_exceptions=*/false);
-  auto body = args.is_discarded() ? Result<std::string>(make_error(ErrorCode::kParse, "")) : body_from_arguments(args);
+  auto body = args.is_discarded() ? Result<std::string>(make_error(ErrorCode::kParse, ""))
+                                  : body_from_arguments(args);
   out += "\n<tool_call>";
   out += name;
   out += body.ok() ? *body : std::string(arguments);

@@ -1,6 +1,6 @@
-// GLM-4.5 over an OpenAI chat API (a remote backend in chat mode, model/remote): the conversation as the agent
-// rendered it (glm45/chat_template.h) -> chat messages, and a streamed reply -> GLM-4.5 text, so the agent's
-// template and parser see the same stream as from a completion endpoint.
+// GLM-4.5 over an OpenAI chat API (a remote backend in chat mode, model/remote): the conversation as the
+// agent rendered it (glm45/chat_template.h) -> chat messages, and a streamed reply -> GLM-4.5 text, so the
+// agent's template and parser see the same stream as from a completion endpoint.
 //   tokens -> messages  split at role-token ids (never text: a user who types "<|user|>" forges nothing);
 //     <|system|> the tools block is dropped (the API's `tools` field carries it), others -> "system"
 //     <|user|> -> "user"; <|assistant|> -> one "assistant" message: content, reasoning_content, tool_calls
@@ -12,12 +12,11 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "model/tokenizer.h"
 #include "tools/tool.h"
@@ -50,8 +49,9 @@ class ChatReplyWriter {
 template <typename Format>
 Format chat_reply_format() {
   auto w = std::make_shared<ChatReplyWriter>();
-  return Format{[w](std::string_view d) { return w->reasoning(d); }, [w](std::string_view d) { return w->content(d); },
-                [w](std::string_view n, std::string_view a) { return w->tool_call(n, a); }, [w] { return w->end(); }};
+  return Format{
+      [w](std::string_view d) { return w->reasoning(d); }, [w](std::string_view d) { return w->content(d); },
+      [w](std::string_view n, std::string_view a) { return w->tool_call(n, a); }, [w] { return w->end(); }};
 }
 
 }  // namespace alltools::protocol::glm45

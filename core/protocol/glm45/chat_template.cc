@@ -15,7 +15,8 @@ constexpr std::string_view kToolsHead =
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n";
 constexpr std::string_view kToolsTail =
     "</tools>\n\nFor each function call, output the function name and arguments within the following XML "
-    "format:\n<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{arg-value-1}</arg_value>\n"
+    "format:\n<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{arg-value-1}</"
+    "arg_value>\n"
     "<arg_key>{arg-key-2}</arg_key>\n<arg_value>{arg-value-2}</arg_value>\n...\n</tool_call>";
 constexpr std::string_view kNoThink = "/nothink";
 
@@ -61,8 +62,8 @@ void write_call(PieceWriter& w, const Message& m) {
   w.text(m.metadata);
   auto pairs = try_parse_arg_pairs(m.content);
   if (!pairs.ok()) {
-    // Not canonical (a malformed reply, kept so the model sees what it wrote): the parser took it from after the
-    // name's newline.
+    // Not canonical (a malformed reply, kept so the model sees what it wrote): the parser took it from after
+    // the name's newline.
     w.text("\n");
     w.text(m.content);
   } else {
@@ -84,8 +85,8 @@ void write_call(PieceWriter& w, const Message& m) {
 }  // namespace
 
 Result<ChatTemplate> ChatTemplate::create(const model::Tokenizer& tokenizer, TemplateOptions options) {
-  for (std::string_view token : {"[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>",
-                                 "<|endoftext|>"}) {
+  for (std::string_view token :
+       {"[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>", "<|endoftext|>"}) {
     if (!tokenizer.special_id(token))
       return make_error(ErrorCode::kNotFound,
                         "GLM-4.5 chat template: the tokenizer has no special token " + std::string(token));
@@ -183,7 +184,8 @@ std::vector<TokenId> ChatTemplate::encode_piece(const Piece& piece) const {
   return tokenizer_->encode(piece.text);
 }
 
-std::vector<TokenId> ChatTemplate::render(std::span<const tools::ToolSpec> tools, std::span<const Message> messages,
+std::vector<TokenId> ChatTemplate::render(std::span<const tools::ToolSpec> tools,
+                                          std::span<const Message> messages,
                                           bool add_generation_prompt) const {
   std::vector<TokenId> out;
   for (const Piece& p : render_pieces(tools, messages, add_generation_prompt)) {
@@ -193,8 +195,8 @@ std::vector<TokenId> ChatTemplate::render(std::span<const tools::ToolSpec> tools
   return out;
 }
 
-std::string ChatTemplate::render_text(std::span<const tools::ToolSpec> tools, std::span<const Message> messages,
-                                      bool add_generation_prompt) const {
+std::string ChatTemplate::render_text(std::span<const tools::ToolSpec> tools,
+                                      std::span<const Message> messages, bool add_generation_prompt) const {
   std::string out;
   for (const Piece& p : render_pieces(tools, messages, add_generation_prompt)) out += p.text;
   return out;
@@ -202,12 +204,13 @@ std::string ChatTemplate::render_text(std::span<const tools::ToolSpec> tools, st
 
 std::vector<TokenId> ChatTemplate::stop_ids() const {
   std::vector<TokenId> ids;
-  for (std::string_view token : {"<|endoftext|>", "<|user|>", "<|observation|>"}) ids.push_back(*tokenizer_->special_id(token));
+  for (std::string_view token : {"<|endoftext|>", "<|user|>", "<|observation|>"})
+    ids.push_back(*tokenizer_->special_id(token));
   return ids;
 }
 
-glm4::RenderDelta IncrementalRenderer::update(std::span<const tools::ToolSpec> tools, std::span<const Message> messages,
-                                              bool add_generation_prompt) {
+glm4::RenderDelta IncrementalRenderer::update(std::span<const tools::ToolSpec> tools,
+                                              std::span<const Message> messages, bool add_generation_prompt) {
   std::vector<ChatTemplate::Piece> pieces = template_->render_pieces(tools, messages, add_generation_prompt);
   std::vector<EncodedPiece> encoded;
   encoded.reserve(pieces.size());

@@ -20,7 +20,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Length of the longest proper prefix of `tag` that `text` ends with (a tag that may continue in the next chunk).
+// Length of the longest proper prefix of `tag` that `text` ends with (a tag that may continue in the next
+// chunk).
 std::size_t partial_tag(std::string_view text, std::string_view tag) {
   for (std::size_t k = std::min(text.size(), tag.size() - 1); k > 0; --k) {
     if (text.substr(text.size() - k) == tag.substr(0, k)) return k;
@@ -34,7 +35,11 @@ std::size_t utf8_boundary(std::string_view text, std::size_t n) {
   for (int back = 0; back < 4 && start > 0; ++back) {
     const auto c = static_cast<unsigned char>(text[start - 1]);
     if ((c & 0xC0) != 0x80) {  // a lead byte (or ASCII): is its sequence complete within [0, n)?
-      const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+      const std::size_t len = c < 0x80           ? 1
+                              : (c >> 5) == 0x6  ? 2
+                              : (c >> 4) == 0xE  ? 3
+                              : (c >> 3) == 0x1E ? 4
+                                                 : 1;
       return (start - 1) + len > n ? start - 1 : n;
     }
     --start;
@@ -42,7 +47,8 @@ std::size_t utf8_boundary(std::string_view text, std::size_t n) {
   return n;  // not UTF-8 we can judge: pass it on
 }
 
-// How much of buffer_ a streaming state may emit now: all but a possible partial `tag` and a partial character.
+// How much of buffer_ a streaming state may emit now: all but a possible partial `tag` and a partial
+// character.
 std::size_t safe_length(std::string_view buffer, std::string_view tag, bool at_end) {
   if (at_end) return buffer.size();
   return utf8_boundary(buffer, buffer.size() - partial_tag(buffer, tag));
@@ -246,10 +252,18 @@ void OutputParser::push_marker(glm4::Marker marker) {
       end_block(SegmentEnd::kAssistant);
       state_ = State::kStart;
       return;
-    case glm4::Marker::kObservation: end_block(SegmentEnd::kObservation); return;
-    case glm4::Marker::kUser: end_block(SegmentEnd::kUser); return;
-    case glm4::Marker::kEndOfText: end_block(SegmentEnd::kEndOfText); return;
-    case glm4::Marker::kSystem: end_block(SegmentEnd::kSystem); return;
+    case glm4::Marker::kObservation:
+      end_block(SegmentEnd::kObservation);
+      return;
+    case glm4::Marker::kUser:
+      end_block(SegmentEnd::kUser);
+      return;
+    case glm4::Marker::kEndOfText:
+      end_block(SegmentEnd::kEndOfText);
+      return;
+    case glm4::Marker::kSystem:
+      end_block(SegmentEnd::kSystem);
+      return;
   }
 }
 

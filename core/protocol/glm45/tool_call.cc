@@ -23,9 +23,10 @@ void skip_space(std::string_view text, std::size_t& i) {
 }
 
 Error parse_error(std::string what) {
-  return make_error(ErrorCode::kParse,
-                    "the tool call's arguments are not <arg_key>name</arg_key><arg_value>value</arg_value> pairs: " +
-                        std::move(what));
+  return make_error(
+      ErrorCode::kParse,
+      "the tool call's arguments are not <arg_key>name</arg_key><arg_value>value</arg_value> pairs: " +
+          std::move(what));
 }
 
 // Whether the schema of property `key` says its value is a string (then the text is taken raw).
@@ -44,8 +45,8 @@ bool is_string_parameter(const ordered_json& parameters, const std::string& key)
 
 Result<std::vector<ArgPair>> try_parse_arg_pairs(std::string_view text) {
   if (text.size() > glm4::kMaxToolBodyBytes)
-    return make_error(ErrorCode::kOutOfRange, "the tool call is longer than " +
-                                                  std::to_string(glm4::kMaxToolBodyBytes) + " bytes");
+    return make_error(ErrorCode::kOutOfRange,
+                      "the tool call is longer than " + std::to_string(glm4::kMaxToolBodyBytes) + " bytes");
   std::vector<ArgPair> pairs;
   std::size_t i = 0;
   skip_space(text, i);
@@ -67,7 +68,8 @@ Result<std::vector<ArgPair>> try_parse_arg_pairs(std::string_view text) {
       return parse_error("the argument '" + pair.key + "' has no <arg_value>");
     i += kValueOpen.size();
     const std::size_t value_end = text.find(kValueClose, i);
-    if (value_end == std::string_view::npos) return parse_error("the value of '" + pair.key + "' is not closed");
+    if (value_end == std::string_view::npos)
+      return parse_error("the value of '" + pair.key + "' is not closed");
     pair.value = std::string(text.substr(i, value_end - i));
     i = value_end + kValueClose.size();
     pairs.push_back(std::move(pair));
@@ -92,7 +94,9 @@ std::string format_arg_pairs(std::span<const ArgPair> pairs) {
 }
 
 std::string python_json_dumps(const ordered_json& value) {
-  const auto leaf = [](const ordered_json& v) { return v.dump(-1, ' ', false, ordered_json::error_handler_t::replace); };
+  const auto leaf = [](const ordered_json& v) {
+    return v.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  };
   if (value.is_object()) {
     std::string out = "{";
     bool first = true;
@@ -138,13 +142,14 @@ Result<std::string> body_from_arguments(const ordered_json& arguments) {
                       "tool-call arguments must be a JSON object, got " + std::string(arguments.type_name()));
   std::vector<ArgPair> pairs;
   for (auto it = arguments.begin(); it != arguments.end(); ++it) {
-    pairs.push_back(ArgPair{it.key(), it.value().is_string() ? it.value().get<std::string>()
-                                                             : python_json_dumps(it.value())});
+    pairs.push_back(ArgPair{
+        it.key(), it.value().is_string() ? it.value().get<std::string>() : python_json_dumps(it.value())});
   }
   return format_arg_pairs(pairs);
 }
 
-Result<nlohmann::json> tool_call_arguments(const glm4::ToolCall& call, std::span<const tools::ToolSpec> tools) {
+Result<nlohmann::json> tool_call_arguments(const glm4::ToolCall& call,
+                                           std::span<const tools::ToolSpec> tools) {
   const tools::ToolSpec* spec = nullptr;
   for (const tools::ToolSpec& t : tools) {
     if (t.name == call.name) spec = &t;

@@ -1,6 +1,7 @@
-// GLM-4.5/4.6 tool calls: `<tool_call>{name}\n<arg_key>{k}</arg_key>\n<arg_value>{v}</arg_value>\n…</tool_call>`
-// (facts from the published template, zai-org/GLM-4.5 chat_template.jinja; see tests/protocol/glm45_golden_test.cc).
-// A call is the Message {assistant, metadata = name, content = body}; the body is the canonical text between the
+// GLM-4.5/4.6 tool calls:
+// `<tool_call>{name}\n<arg_key>{k}</arg_key>\n<arg_value>{v}</arg_value>\n…</tool_call>` (facts from the
+// published template, zai-org/GLM-4.5 chat_template.jinja; see tests/protocol/glm45_golden_test.cc). A call
+// is the Message {assistant, metadata = name, content = body}; the body is the canonical text between the
 // name and </tool_call>, exactly what the template writes for the call's arguments:
 //   "\n" then, per argument in order, "<arg_key>{k}</arg_key>\n<arg_value>{v}</arg_value>\n"
 // where a string value is written raw and any other value as Python's json.dumps(v, ensure_ascii=False).
@@ -9,12 +10,11 @@
 // All functions are pure: no effect on failure; errors are written for the model (kParse, kNotFound).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 #include "core/protocol/glm4/tool_call.h"
@@ -38,11 +38,13 @@ std::string format_arg_pairs(std::span<const ArgPair> pairs);
 std::string python_json_dumps(const nlohmann::ordered_json& value);
 
 // Body -> arguments object; `parameters` is the tool's JSON schema (properties' "type" decides strings).
-Result<nlohmann::ordered_json> arguments_from_body(std::string_view body, const nlohmann::ordered_json& parameters);
+Result<nlohmann::ordered_json> arguments_from_body(std::string_view body,
+                                                   const nlohmann::ordered_json& parameters);
 // Arguments object -> canonical body. Fails (kInvalidArgument) if `arguments` is not an object.
 Result<std::string> body_from_arguments(const nlohmann::ordered_json& arguments);
 
 // The arguments of `call` for the Tool interface: the name must be one of `tools`, the body canonical pairs.
-Result<nlohmann::json> tool_call_arguments(const glm4::ToolCall& call, std::span<const tools::ToolSpec> tools);
+Result<nlohmann::json> tool_call_arguments(const glm4::ToolCall& call,
+                                           std::span<const tools::ToolSpec> tools);
 
 }  // namespace alltools::protocol::glm45
