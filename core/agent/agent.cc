@@ -171,9 +171,10 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
   if (model_.info().max_context > 0) budget = std::min<long>(budget, model_.info().max_context - model_.position());
   if (budget <= 0) return make_error(ErrorCode::kOutOfRange, "no tokens left for the reply in this turn");
   request.max_new_tokens = static_cast<int>(budget);
-  // The constraint reads GLM-4's header line; GLM-4.5 names tools inside <tool_call>.
-  if (options_.constrain_tool_names && !options_.template_options.generation_prompt_newline &&
-      profile_->format() == protocol::Format::kGlm4) {
+  // Both constraints read GLM-4's header line and JSON body; GLM-4.5 writes <tool_call> and <arg_key> pairs.
+  const bool glm4_header =
+      !options_.template_options.generation_prompt_newline && profile_->format() == protocol::Format::kGlm4;
+  if (options_.constrain_tool_names && glm4_header) {
     if (!tool_names_) {
       std::vector<std::string> names;
       for (const tools::ToolSpec& s : specs_) names.push_back(s.name);
@@ -200,7 +201,7 @@ Result<std::vector<Message>> Agent::generate_step(Turn& turn) {
       }
     }
   }
-  if (options_.constrain_arguments && !options_.template_options.generation_prompt_newline) {
+  if (options_.constrain_arguments && glm4_header) {
     const bool functions = std::any_of(specs_.begin(), specs_.end(), [](const tools::ToolSpec& s) {
       return s.kind == tools::ToolSpec::Kind::kFunction;
     });

@@ -12,6 +12,7 @@
 #include "core/protocol/glm45/chat_template.h"
 #include "core/protocol/glm45/output_parser.h"
 #include "core/protocol/glm45/tool_call.h"
+#include "model/tokenizer/utf8_stream_decoder.h"
 
 namespace {
 
@@ -35,24 +36,6 @@ class RoleTokens final : public model::Tokenizer {
   int vocab_size() const override { return 2; }
 };
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t len = c < 0x80           ? 1
-                            : (c >> 5) == 0x6  ? 2
-                            : (c >> 4) == 0xE  ? 3
-                            : (c >> 3) == 0x1E ? 4
-                                               : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
 struct Run {
   std::vector<Message> segments;
   std::string answer, reasoning, body;
@@ -66,11 +49,11 @@ Run parse(std::string_view text, std::size_t chunk, bool check_utf8) {
   auto drain = [&] {
     for (auto& e : parser.take_events()) {
       if (auto* a = std::get_if<protocol::glm4::AnswerDelta>(&e)) {
-        ALLTOOLS_CHECK(!check_utf8 || valid_utf8(a->text));
+        ALLTOOLS_CHECK(!check_utf8 || model::is_valid_utf8(a->text));
         run.answer += a->text;
         answer_of_segment += a->text;
       } else if (auto* r = std::get_if<protocol::glm4::ReasoningDelta>(&e)) {
-        ALLTOOLS_CHECK(!check_utf8 || valid_utf8(r->text));
+        ALLTOOLS_CHECK(!check_utf8 || model::is_valid_utf8(r->text));
         run.reasoning += r->text;
       } else if (auto* b = std::get_if<protocol::glm4::ToolCallDelta>(&e)) {
         run.body += b->text;
@@ -98,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 1 || size > 4096) return 0;
   const std::size_t chunk = 1 + data[0] % 16;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  const bool utf8 = valid_utf8(text);
+  const bool utf8 = model::is_valid_utf8(text);
   const Run whole = parse(text, text.size() + 1, utf8);
   ALLTOOLS_CHECK_MSG(parse(text, chunk, utf8) == whole, "chunked parse differs from whole");
 

@@ -6,6 +6,7 @@
 #include "core/protocol/glm45/chat_template.h"
 #include "core/protocol/glm45/output_parser.h"
 #include "core/protocol/glm45/tool_call.h"
+#include "model/tokenizer/utf8_stream_decoder.h"
 #include "tests/protocol/glm4_tokenizer.h"
 
 namespace alltools::protocol::glm45 {
@@ -25,37 +26,19 @@ struct Parsed {
   friend bool operator==(const Parsed&, const Parsed&) = default;
 };
 
-bool whole_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t len = c < 0x80           ? 1
-                            : (c >> 5) == 0x6  ? 2
-                            : (c >> 4) == 0xE  ? 3
-                            : (c >> 3) == 0x1E ? 4
-                                               : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
 void collect(OutputParser& parser, Parsed& out) {
   for (ParserEvent& e : parser.take_events()) {
     if (auto* a = std::get_if<glm4::AnswerDelta>(&e)) {
       out.answer += a->text;
-      out.deltas_whole_utf8 = out.deltas_whole_utf8 && whole_utf8(a->text);
+      out.deltas_whole_utf8 = out.deltas_whole_utf8 && model::is_valid_utf8(a->text);
     } else if (auto* r = std::get_if<glm4::ReasoningDelta>(&e)) {
       out.reasoning += r->text;
-      out.deltas_whole_utf8 = out.deltas_whole_utf8 && whole_utf8(r->text);
+      out.deltas_whole_utf8 = out.deltas_whole_utf8 && model::is_valid_utf8(r->text);
     } else if (auto* s = std::get_if<glm4::ToolCallStart>(&e)) {
       out.call_names.push_back(s->name);
     } else if (auto* d = std::get_if<glm4::ToolCallDelta>(&e)) {
       out.call_text += d->text;
-      out.deltas_whole_utf8 = out.deltas_whole_utf8 && whole_utf8(d->text);
+      out.deltas_whole_utf8 = out.deltas_whole_utf8 && model::is_valid_utf8(d->text);
     } else if (auto* done = std::get_if<SegmentDone>(&e)) {
       out.segments.push_back(*done);
     }
