@@ -40,6 +40,10 @@ void collect(OutputParser& parser, Parsed& out) {
       out.call_text += d->text;
       out.deltas_whole_utf8 = out.deltas_whole_utf8 && model::is_valid_utf8(d->text);
     } else if (auto* done = std::get_if<SegmentDone>(&e)) {
+      // Each segment's SegmentDone comes before the next segment's first event.
+      if (!done->is_tool_call()) {
+        EXPECT_TRUE(out.answer.ends_with(done->message.content)) << out.answer << " / " << done->message;
+      }
       out.segments.push_back(*done);
     }
   }

@@ -73,8 +73,13 @@ std::string OutputParser::take_reasoning() {
   return std::string(trim(reasoning_));
 }
 
-void OutputParser::complete(Message message) {
+void OutputParser::release_held() {
   if (held_) events_.push_back(glm4::SegmentDone{std::move(*held_), SegmentEnd::kAssistant});
+  held_.reset();
+}
+
+void OutputParser::complete(Message message) {
+  release_held();
   held_ = std::move(message);
 }
 
@@ -133,6 +138,7 @@ void OutputParser::answer_text(std::string_view text) {
   held_space_ = pending.substr(end);
   pending.resize(end);
   if (pending.empty()) return;
+  if (answer_.empty()) release_held();  // a new segment starts: the previous one is done
   answer_ += pending;
   if (!events_.empty()) {
     if (auto* last = std::get_if<glm4::AnswerDelta>(&events_.back())) {
@@ -188,7 +194,10 @@ void OutputParser::process(bool at_end) {
         buffer_.erase(0, n);
         if (!buffer_.empty() && buffer_.front() == '\n') buffer_.erase(0, 1);
         name_ = std::string(trim(name_));
-        if (!name_.empty()) events_.push_back(glm4::ToolCallStart{name_});
+        if (!name_.empty()) {
+          release_held();
+          events_.push_back(glm4::ToolCallStart{name_});
+        }
         state_ = State::kCallBody;
         break;
       }

@@ -60,7 +60,8 @@ class OutputParser final : public glm4::StreamParser {
   bool stream_until(std::string_view tag, std::string& sink, bool at_end);
   void complete_call();  // name_ + body_ -> a finished call segment (none if the name is empty)
   void answer_text(std::string_view text);
-  void complete(glm4::Message message);  // a finished segment: the held one is released
+  void release_held();                   // SegmentDone for the held segment (a next one has started)
+  void complete(glm4::Message message);  // a finished segment: held until the next starts or the block ends
   void end_block(glm4::SegmentEnd end);
   void start_block();
   std::string take_reasoning();
