@@ -1,5 +1,7 @@
 // `alltools bench decode`: prefill and batch-1 decode speed of the CPU backend against the machine's measured
-// memory read bandwidth (bench/model/decode_bench.h). Benchmarks never run in the test suite.
+// memory read bandwidth (bench/model/decode_bench.h); `alltools bench export-peers`: the same synthetic weights
+// as files for the side-by-side run with llama.cpp (bench/peers/llama_cpp.sh). Benchmarks never run in the test
+// suite.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -8,16 +10,13 @@
 #if defined(ALLTOOLS_HAVE_BENCH_MODEL)
 #include "bench/model/decode_bench.h"
 #endif
+#if defined(ALLTOOLS_HAVE_BENCH_PEERS)
+#include "bench/peers/peer_export.h"
+#endif
 
 namespace {
 
 #if defined(ALLTOOLS_HAVE_BENCH_MODEL)
-
-// Published figures for the same shapes and machine kind (../shared/docs/peers.md), for the ratio line.
-constexpr double kLlamaCppBf16DecodeTokS = 11.8;
-constexpr double kLlamaCppQ8DecodeTokS = 14.2;
-constexpr double kLlamaCppBf16PrefillTokS = 174.0;
-constexpr double kLlamaCppQ8PrefillTokS = 103.0;
 
 void usage(std::FILE* out) {
   std::fprintf(out,
@@ -29,7 +28,45 @@ void usage(std::FILE* out) {
                "machine's read bandwidth measured here, their ratio, and peak RSS. --synthetic uses random weights\n"
                "with GLM-4-9B's real shapes (generated in memory; bf16 unless --dtype says otherwise).\n"
                "--device cuda runs on GPU 0 and compares with the roofline from the GPU's measured copy bandwidth\n"
-               "(copy GB/s / bytes read per decode step); it also prints the GPU memory in use.\n");
+               "(copy GB/s / bytes read per decode step); it also prints the GPU memory in use.\n\n"
+               "usage: alltools bench export-peers --synthetic glm4-9b[:layers=N] --out DIR\n\n"
+               "Writes the --synthetic weights (the same values bench decode generates) as DIR/ours (safetensors +\n"
+               "config.json, for bench decode --model) and as DIR/glm4-bf16.gguf and DIR/glm4-q8_0.gguf for llama.cpp\n"
+               "(bench/peers/llama_cpp.sh runs both side by side).\n");
+}
+
+int run_export_peers(int argc, char** argv) {
+#if defined(ALLTOOLS_HAVE_BENCH_PEERS)
+  std::string synthetic, out;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string arg = argv[i];
+    if (arg == "--synthetic") {
+      synthetic = argv[i + 1];
+    } else if (arg == "--out") {
+      out = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "bench export-peers: unknown argument '%s'\n", arg.c_str());
+      return 2;
+    }
+  }
+  if (synthetic.empty() || out.empty() || argc % 2 != 0) {
+    std::fprintf(stderr, "usage: alltools bench export-peers --synthetic glm4-9b[:layers=N] --out DIR\n");
+    return 2;
+  }
+  const auto status = alltools::bench::export_peer_files(synthetic, out);
+  if (!status.ok()) {
+    std::fprintf(stderr, "bench export-peers: %s\n", status.error().message.c_str());
+    return 1;
+  }
+  std::printf("wrote %s/ours (safetensors), %s/glm4-bf16.gguf, %s/glm4-q8_0.gguf\n", out.c_str(), out.c_str(),
+              out.c_str());
+  return 0;
+#else
+  (void)argc;
+  (void)argv;
+  std::fprintf(stderr, "bench export-peers: not built in this configuration\n");
+  return 2;
+#endif
 }
 
 int run_bench(int argc, char** argv) {
@@ -38,8 +75,9 @@ int run_bench(int argc, char** argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (std::string(argv[1]) == "export-peers") return run_export_peers(argc, argv);
   if (std::string(argv[1]) != "decode") {
-    std::fprintf(stderr, "bench: unknown benchmark '%s' (available: decode)\n", argv[1]);
+    std::fprintf(stderr, "bench: unknown benchmark '%s' (available: decode, export-peers)\n", argv[1]);
     return 2;
   }
   bench::DecodeBenchOptions options;
@@ -92,7 +130,6 @@ int run_bench(int argc, char** argv) {
     return 2;
   }
   const auto& r = report.value();
-  const bool int8 = options.model.weights == model::CpuModelOptions::WeightType::kInt8;
   std::printf("model            %s, dtype %s, kernels %s, %d threads (load %.1f s)\n", r.model_name.c_str(),
               std::string(model::weight_type_name(options.model.weights)).c_str(), r.kernel.c_str(), r.threads,
               r.load_seconds);
@@ -113,13 +150,6 @@ int run_bench(int argc, char** argv) {
               r.bandwidth_method.c_str(), r.threads);
   std::printf("ratio            %.2f (goal >= 0.80)\n", r.ratio);
   std::printf("peak RSS         %.0f MiB\n", r.peak_rss_mib);
-  if (options.synthetic.rfind("glm4-9b:layers=4", 0) == 0 && options.model.weights != model::CpuModelOptions::WeightType::kF32) {
-    std::printf("vs llama.cpp     decode %.2fx, prefill %.2fx (peers.md: %s %.1f tok/s decode, %.0f tok/s prefill)\n",
-                r.decode_tok_s / (int8 ? kLlamaCppQ8DecodeTokS : kLlamaCppBf16DecodeTokS),
-                r.prefill_tok_s / (int8 ? kLlamaCppQ8PrefillTokS : kLlamaCppBf16PrefillTokS), int8 ? "Q8_0" : "bf16",
-                int8 ? kLlamaCppQ8DecodeTokS : kLlamaCppBf16DecodeTokS,
-                int8 ? kLlamaCppQ8PrefillTokS : kLlamaCppBf16PrefillTokS);
-  }
   return 0;
 }
 
@@ -134,4 +164,4 @@ int run_bench(int, char**) {
 
 }  // namespace
 
-ALLTOOLS_COMMAND("bench", "benchmarks: `bench decode` (prefill/decode speed vs memory bandwidth)", run_bench);
+ALLTOOLS_COMMAND("bench", "benchmarks: `bench decode` (prefill/decode speed vs memory bandwidth), `bench export-peers`", run_bench);
