@@ -22,11 +22,13 @@ void usage(std::FILE* out) {
   std::fprintf(out,
                "usage: alltools bench decode (--model DIR | --synthetic glm4-9b[:layers=N] | --synthetic tiny)\n"
                "                             [--device cpu|cuda] [--dtype stored|bf16|int8|f32] [--threads N]\n"
-               "                             [--prompt N] [--tokens N]\n\n"
+               "                             [--prompt N] [--tokens N] [--activations f32|bf16]\n\n"
                "Prefills --prompt tokens (default 128) in one batch, then decodes --tokens (default 32) greedily\n"
                "and prints prefill tok/s, decode tok/s, achieved GB/s (weights + KV read per token x tok/s), the\n"
                "machine's read bandwidth measured here, their ratio, and peak RSS. --synthetic uses random weights\n"
                "with GLM-4-9B's real shapes (generated in memory; bf16 unless --dtype says otherwise).\n"
+               "--activations bf16 rounds prefill activations to bf16 for bf16 matrices and uses the CPU's bf16\n"
+               "dot products (AVX512-BF16 only; CpuModelOptions::bf16_activations); default f32.\n"
                "--device cuda runs on GPU 0 and compares with the roofline from the GPU's measured copy bandwidth\n"
                "(copy GB/s / bytes read per decode step); it also prints the GPU memory in use.\n\n"
                "usage: alltools bench export-peers --synthetic glm4-9b[:layers=N] --out DIR\n\n"
@@ -114,6 +116,8 @@ int run_bench(int argc, char** argv) {
       options.prompt_tokens = std::atoi(v.c_str());
     } else if (arg == "--tokens") {
       options.decode_tokens = std::atoi(v.c_str());
+    } else if (arg == "--activations" && (v == "f32" || v == "bf16")) {
+      options.model.bf16_activations = v == "bf16";
     } else {
       std::fprintf(stderr, "bench decode: unknown argument '%s'\n", arg.c_str());
       return 2;
@@ -130,14 +134,17 @@ int run_bench(int argc, char** argv) {
     return 2;
   }
   const auto& r = report.value();
-  std::printf("model            %s, dtype %s, kernels %s, %d threads (load %.1f s)\n", r.model_name.c_str(),
-              std::string(model::weight_type_name(options.model.weights)).c_str(), r.kernel.c_str(), r.threads,
-              r.load_seconds);
+  std::printf("model            %s, dtype %s, kernels %s (%s), %d threads (load %.1f s)\n", r.model_name.c_str(),
+              std::string(model::weight_type_name(options.model.weights)).c_str(), r.kernel.c_str(),
+              r.compute_type.c_str(), r.threads, r.load_seconds);
   std::printf("weights          %.3f GB held, %.3f GB read per decode step (incl. KV cache)\n", r.weight_bytes / 1e9,
               r.bytes_per_token / 1e9);
   std::printf("prefill          %.1f tok/s (%d tokens, one batch)\n", r.prefill_tok_s, r.prompt_tokens);
   std::printf("decode           %.2f tok/s (%d steps, batch 1)\n", r.decode_tok_s, r.decode_steps);
   std::printf("achieved         %.1f GB/s\n", r.achieved_gb_s);
+  std::string first;
+  for (const auto token : r.first_tokens) first += (first.empty() ? "" : ",") + std::to_string(token);
+  std::printf("first tokens     %s (greedy)\n", first.c_str());
   if (options.device == "cuda") {
     std::printf("gpu              %s\n", r.gpu_name.c_str());
     std::printf("copy bandwidth   %.1f GB/s (%s)\n", r.copy_bandwidth_gb_s, r.bandwidth_method.c_str());

@@ -66,6 +66,7 @@ Result<DecodeBenchReport> run_decode_bench(const DecodeBenchOptions& options) {
   r.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   r.model_name = model->info().name;
   r.kernel = std::string(model->kernel_name());
+  r.compute_type = std::string(model->compute_type());
   r.threads = model->threads();
   r.weight_bytes = model->weight_bytes();
 
@@ -90,6 +91,7 @@ Result<DecodeBenchReport> run_decode_bench(const DecodeBenchOptions& options) {
   ALLTOOLS_ASSIGN_OR_RETURN(GenerateResult gen, model->generate(request, nullptr));
   // generate() runs one forward pass per sampled token except the last (it stays pending in the cache).
   r.decode_steps = static_cast<int>(gen.tokens.size()) - 1;
+  r.first_tokens.assign(gen.tokens.begin(), gen.tokens.begin() + std::min<std::size_t>(8, gen.tokens.size()));
   r.decode_tok_s = r.decode_steps / gen.timings.decode_seconds;
   const std::uint64_t kv_per_position = model->kv_bytes_per_position();
   const std::uint64_t mean_context = static_cast<std::uint64_t>(options.prompt_tokens + options.decode_tokens / 2);

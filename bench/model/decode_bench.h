@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "model/cpu/cpu_model.h"
@@ -27,6 +28,7 @@ struct DecodeBenchOptions {
 struct DecodeBenchReport {
   std::string model_name;
   std::string kernel;
+  std::string compute_type;  // LocalModel::compute_type()
   int threads = 0;
   double load_seconds = 0.0;
   std::uint64_t weight_bytes = 0;
@@ -35,6 +37,7 @@ struct DecodeBenchReport {
   double prefill_tok_s = 0.0;
   int decode_steps = 0;
   double decode_tok_s = 0.0;
+  std::vector<model::TokenId> first_tokens;  // the first greedy tokens (up to 8): compare runs of the same weights
   double achieved_gb_s = 0.0;
   double read_bandwidth_gb_s = 0.0;    // the higher of two probes, before loading and after decoding
   std::string bandwidth_method;

@@ -69,8 +69,9 @@ Result<cpu::LoadedTransformer> build(const ModelConfig& config, const SourceFact
   info.architecture = std::string(architecture_name(config.arch));
   info.vocab_size = config.vocab_size;
   info.max_context = capacity;
-  return cpu::LoadedTransformer{std::make_unique<Transformer>(config, std::move(weights), std::move(pool)),
-                                 std::move(info)};
+  auto tf = std::make_unique<Transformer>(config, std::move(weights), std::move(pool));
+  tf->use_bf16_activations(options.bf16_activations);
+  return cpu::LoadedTransformer{std::move(tf), std::move(info)};
 }
 
 Result<std::unique_ptr<CpuModel>> with_cache(cpu::LoadedTransformer loaded) {

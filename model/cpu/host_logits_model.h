@@ -25,7 +25,7 @@ class HostLogitsModel : public BatchedModel {
   std::uint64_t kv_bytes_per_position() const override { return kv_bytes_per_position(tf_.config()); }
   std::uint64_t weight_bytes() const override { return tf_.weights().total_bytes(); }
   std::string_view kernel_name() const override { return tf_.kernels().name; }
-  std::string_view compute_type() const override { return "f32"; }
+  std::string_view compute_type() const override { return tf_.bf16_activations() ? "f32, bf16 x in prefill" : "f32"; }
   int threads() const override { return tf_.threads(); }
 
   // Keys + values of every layer for one position (f32).

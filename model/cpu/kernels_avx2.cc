@@ -69,7 +69,7 @@ struct Isa {
 #include "model/cpu/kernels_simd.inc"
 #include "model/cpu/kernels_batch.inc"
 
-const KernelSet kAvx2 = {"avx2", matmul, dot, axpy, sum_squares, matvec_batch};
+const KernelSet kAvx2 = {"avx2", matmul, dot, axpy, sum_squares, matvec_batch, nullptr};
 
 }  // namespace
 

@@ -63,7 +63,7 @@ float sum_squares(const float* x, int n) {
 }
 
 // Every (token, row) output is summed on its own, so matmul already is the per-token-exact batched decode.
-const KernelSet kScalar = {"scalar", matmul, dot, axpy, sum_squares, matmul};
+const KernelSet kScalar = {"scalar", matmul, dot, axpy, sum_squares, matmul, nullptr};
 
 }  // namespace
 

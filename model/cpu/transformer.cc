@@ -69,12 +69,15 @@ void Transformer::linear(std::span<const Target> targets, const float* x, int ld
   int total = 0;
   for (const auto& t : targets) total += t.matrix->ref.rows;
   const auto matmul = per_row ? kernels_.matvec_batch : kernels_.matmul;
+  // The opt-in bf16 path is for chunks of one sequence (prefill), never for per-row-exact batched decode.
+  const bool bf16_dot = bf16_dot_ && !per_row && tokens > 1;
   pool_->parallel_for(total, kRowAlign, [&](int begin, int end) {
     int first_row = 0;  // index of the target's first row in the concatenation
     for (const auto& t : targets) {
       const int rows = t.matrix->ref.rows;
       const int lo = std::max(begin, first_row), hi = std::min(end, first_row + rows);
-      if (lo < hi) matmul(t.matrix->ref, lo - first_row, hi - first_row, x, ldx, tokens, y + t.column, ldy);
+      const auto kernel = bf16_dot && t.matrix->ref.format == WeightFormat::kBF16 ? kernels_.matmul_bf16_dot : matmul;
+      if (lo < hi) kernel(t.matrix->ref, lo - first_row, hi - first_row, x, ldx, tokens, y + t.column, ldy);
       first_row += rows;
     }
   });

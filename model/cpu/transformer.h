@@ -54,6 +54,10 @@ class Transformer {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   const KernelSet& kernels() const { return kernels_; }
+  // CpuModelOptions::bf16_activations (set once, before any forward); on only where the kernel set has
+  // matmul_bf16_dot.
+  void use_bf16_activations(bool on) { bf16_dot_ = on && kernels_.matmul_bf16_dot != nullptr; }
+  bool bf16_activations() const { return bf16_dot_; }
   int threads() const { return pool_->size(); }
   ThreadPool& pool() { return *pool_; }
 
@@ -75,6 +79,7 @@ class Transformer {
   ModelWeights weights_;
   std::unique_ptr<ThreadPool> pool_;
   const KernelSet& kernels_;
+  bool bf16_dot_ = false;  // bf16 matrices with tokens > 1 go through kernels_.matmul_bf16_dot
   std::vector<double> inv_freq_;  // [rotary_dim / 2]
   std::vector<Row> chunk_rows_;   // forward()'s tokens as rows
   // Activation buffers for one chunk, [kMaxChunkTokens, width].

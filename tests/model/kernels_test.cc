@@ -1,5 +1,6 @@
 // Every SIMD kernel set this CPU runs must agree with the scalar reference for every weight format, with
-// token counts and K that exercise the tiles, the K blocks and the scalar tails.
+// token counts and K that exercise the tiles, the K blocks and the scalar tails; matmul_bf16_dot where
+// a set has it.
 #include "model/cpu/kernels.h"
 #include "tests/model/f16_test_util.h"
 
@@ -68,8 +69,10 @@ TEST(Kernels, EverySetMatchesScalar) {
   const WeightFormat formats[] = {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16, WeightFormat::kI8};
   for (const KernelSet* set : available_kernels()) {
     for (WeightFormat format : formats) {
-      for (int cols : {5, 37, 128, 600, 1100}) {
-        for (int tokens : {1, 2, 5, 7, 13}) {
+      for (int cols : {5, 37, 128, 600, 1100, 2100}) {
+        for (int tokens : {1, 2, 5, 7, 13, 37}) {
+         for (const bool dot_path : {false, true}) {
+          if (dot_path && (format != WeightFormat::kBF16 || set->matmul_bf16_dot == nullptr)) continue;
           const int rows = 13;
           Weights w;
           const MatrixRef m = make(format, rows, cols, w, rng);
@@ -79,14 +82,28 @@ TEST(Kernels, EverySetMatchesScalar) {
           const int ldy = rows + 2;
           std::vector<float> want(static_cast<std::size_t>(tokens) * ldy, 0.0f), got = want;
           ref.matmul(m, 1, rows, x.data(), cols + 3, tokens, want.data(), ldy);
-          set->matmul(m, 1, rows, x.data(), cols + 3, tokens, got.data(), ldy);
+          (dot_path ? set->matmul_bf16_dot : set->matmul)(m, 1, rows, x.data(), cols + 3, tokens, got.data(), ldy);
+          // matmul_bf16_dot rounds x to bf16 (kernels.h): that adds at most 2^-9 * sum_k |x_k w_k| (bounded here
+          // with 2^-8 for the f32 sums on top).
+          const bool x_may_round = dot_path;
           for (std::size_t i = 0; i < want.size(); ++i) {
-            ASSERT_NEAR(got[i], want[i], 1e-4f * (1.0f + std::fabs(want[i])) * std::sqrt(static_cast<float>(cols)))
-                << set->name << " format " << static_cast<int>(format) << " cols " << cols << " tokens " << tokens
+            float x_rounding = 0.0f;
+            const int t = static_cast<int>(i) / ldy, r = static_cast<int>(i) % ldy;
+            if (x_may_round && r >= 1 && r < rows) {
+              for (int k = 0; k < cols; ++k) {
+                x_rounding += std::fabs(x[static_cast<std::size_t>(t) * (cols + 3) + k] *
+                                        w.f32[static_cast<std::size_t>(r) * cols + k]);
+              }
+              x_rounding *= 1.0f / 256.0f;
+            }
+            ASSERT_NEAR(got[i], want[i],
+                        1e-4f * (1.0f + std::fabs(want[i])) * std::sqrt(static_cast<float>(cols)) + x_rounding)
+                << set->name << (dot_path ? " bf16 dot" : "") << " format " << static_cast<int>(format) << " cols " << cols << " tokens " << tokens
                 << " at " << i;
           }
           // Row 0 was outside [1, rows): untouched.
           for (int t = 0; t < tokens; ++t) ASSERT_EQ(got[static_cast<std::size_t>(t) * ldy], 0.0f);
+         }
         }
       }
     }

@@ -20,7 +20,7 @@ if (!modelPath || !(threads >= 1) || !(promptTokens >= 1) || !(decodeTokens >= 2
 
 const logLines = [];
 const llama = await getLlama({
-  gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.info,
+  gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.debug,
   logger: (level, message) => logLines.push(message.trim()),
 });
 const tLoad = performance.now();
@@ -49,7 +49,8 @@ for await (const token of sequence.evaluate(prompt, {temperature: 0})) {
   if (generated.length === decodeTokens) break;
 }
 const tEnd = performance.now();
-const variant = logLines.filter((l) => /load_backend|CPU backend|cpu-/i.test(l)).slice(0, 3).join(" | ");
+// ggml loads one CPU variant library for this CPU ("load_backend: loaded CPU backend from .../libggml-cpu-zen4.so").
+const variant = logLines.filter((l) => /loaded CPU backend/.test(l)).map((l) => l.replace(/.*\//, "")).join(" ");
 console.log(JSON.stringify({
   peer: "llama.cpp via node-llama-cpp",
   model: modelPath,
