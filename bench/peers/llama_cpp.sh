@@ -37,10 +37,10 @@ results="$out/results.tsv"
 : > "$results"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 ours() {  # label dtype activations rep
-  local log
+  local log label="$1" rep="$4"
   log="$("$alltools" bench decode --model "$out/ours" --dtype "$2" --activations "$3" --threads "$threads" \
            --prompt "$prompt" --tokens "$tokens")"
-  shift 2; set -- "$1" "$2"  # label rep
+  set -- "$label" "$rep"
   echo "$log" | sed "s/^/  [ours $1 #$2] /" >&2
   local kernels prefill decode
   kernels="$(echo "$log" | sed -n 's/.*kernels \([a-z0-9_]* ([^)]*)\),.*/\1/p')"
