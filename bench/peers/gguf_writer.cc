@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::uint64_t kAlignment = 32;  // GGUF's default (general.alignment absent)
 constexpr std::uint32_t kGgufVersion = 3;
-enum : std::uint32_t { kTypeI32 = 5, kTypeU32 = 4, kTypeF32 = 6, kTypeString = 8, kTypeArray = 9 };
+enum : std::uint32_t { kTypeU32 = 4, kTypeI32 = 5, kTypeF32 = 6, kTypeString = 8, kTypeArray = 9 };
 
 std::uint64_t align_up(std::uint64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
 
@@ -74,43 +74,39 @@ GgufWriter::~GgufWriter() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-void GgufWriter::add_string(const std::string& key, const std::string& value) {
+void GgufWriter::begin_kv(const std::string& key, std::uint32_t type) {
   append_string(meta_, key);
-  append<std::uint32_t>(meta_, kTypeString);
-  append_string(meta_, value);
+  append<std::uint32_t>(meta_, type);
   ++meta_count_;
+}
+
+void GgufWriter::add_string(const std::string& key, const std::string& value) {
+  begin_kv(key, kTypeString);
+  append_string(meta_, value);
 }
 
 void GgufWriter::add_u32(const std::string& key, std::uint32_t value) {
-  append_string(meta_, key);
-  append<std::uint32_t>(meta_, kTypeU32);
+  begin_kv(key, kTypeU32);
   append<std::uint32_t>(meta_, value);
-  ++meta_count_;
 }
 
 void GgufWriter::add_f32(const std::string& key, float value) {
-  append_string(meta_, key);
-  append<std::uint32_t>(meta_, kTypeF32);
+  begin_kv(key, kTypeF32);
   append<float>(meta_, value);
-  ++meta_count_;
 }
 
 void GgufWriter::add_string_array(const std::string& key, const std::vector<std::string>& values) {
-  append_string(meta_, key);
-  append<std::uint32_t>(meta_, kTypeArray);
+  begin_kv(key, kTypeArray);
   append<std::uint32_t>(meta_, kTypeString);
   append<std::uint64_t>(meta_, values.size());
   for (const std::string& v : values) append_string(meta_, v);
-  ++meta_count_;
 }
 
 void GgufWriter::add_i32_array(const std::string& key, const std::vector<std::int32_t>& values) {
-  append_string(meta_, key);
-  append<std::uint32_t>(meta_, kTypeArray);
+  begin_kv(key, kTypeArray);
   append<std::uint32_t>(meta_, kTypeI32);
   append<std::uint64_t>(meta_, values.size());
   for (std::int32_t v : values) append<std::int32_t>(meta_, v);
-  ++meta_count_;
 }
 
 void GgufWriter::add_tensor(const std::string& name, GgmlType type, std::int64_t rows, std::int64_t cols) {

@@ -58,6 +58,7 @@ class GgufWriter {
     std::int64_t rows, cols;
     std::uint64_t offset, bytes;
   };
+  void begin_kv(const std::string& key, std::uint32_t type);  // key, value type; counts the pair
   Status put(const void* p, std::size_t n);
 
   std::string path_;
