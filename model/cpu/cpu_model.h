@@ -36,7 +36,7 @@ struct CpuModelOptions {
   // Opt-in: for bf16 matrices and more than one token (prefill), round the activations to bf16 and use the CPU's
   // bf16 dot-product instructions (AVX512-BF16; ignored elsewhere): about 1.5x the prefill speed, with x carrying
   // bf16's 8-bit mantissa as in llama.cpp and HF bf16 inference. Off by default: f32 activations everywhere, so a
-  // prompt gives the same logits whether it is prefilled in one batch or token by token (to ~1e-5).
+  // prompt gives the same logits whether it is prefilled in one batch or token by token (within 1e-4).
   bool bf16_activations = false;
 };
 
