@@ -116,7 +116,11 @@ int run_bench(int argc, char** argv) {
       options.prompt_tokens = std::atoi(v.c_str());
     } else if (arg == "--tokens") {
       options.decode_tokens = std::atoi(v.c_str());
-    } else if (arg == "--activations" && (v == "f32" || v == "bf16")) {
+    } else if (arg == "--activations") {
+      if (v != "f32" && v != "bf16") {
+        std::fprintf(stderr, "bench decode: --activations must be f32 or bf16, got '%s'\n", v.c_str());
+        return 2;
+      }
       options.model.bf16_activations = v == "bf16";
     } else {
       std::fprintf(stderr, "bench decode: unknown argument '%s'\n", arg.c_str());
