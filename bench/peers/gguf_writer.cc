@@ -30,10 +30,13 @@ void append_string(std::vector<std::uint8_t>& out, const std::string& s) {
 std::uint64_t ggml_tensor_bytes(GgmlType type, std::int64_t rows, std::int64_t cols) {
   const auto n = static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols);
   switch (type) {
-    case GgmlType::kF32: return 4 * n;
+    case GgmlType::kF32:
+      return 4 * n;
     case GgmlType::kF16:
-    case GgmlType::kBF16: return 2 * n;
-    case GgmlType::kQ8_0: return n / kQ8BlockSize * kQ8BlockBytes;
+    case GgmlType::kBF16:
+      return 2 * n;
+    case GgmlType::kQ8_0:
+      return n / kQ8BlockSize * kQ8BlockBytes;
   }
   return 0;
 }
@@ -43,7 +46,7 @@ std::uint16_t f32_to_f16(float f) {
   std::memcpy(&x, &f, 4);
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t abs = x & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);   // NaN
   if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: infinity
   if (abs < 0x38800000u) {
     // Below the smallest normal half (2^-14): a subnormal, in units of 2^-24, rounded to nearest even.
@@ -65,7 +68,8 @@ void quantize_q8_0(std::span<const float> x, std::uint8_t* out) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const std::uint16_t dh = f32_to_f16(d);
     std::memcpy(out, &dh, 2);
-    for (int i = 0; i < kQ8BlockSize; ++i) out[2 + i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::lround(x[b + i] * id)));
+    for (int i = 0; i < kQ8BlockSize; ++i)
+      out[2 + i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::lround(x[b + i] * id)));
     out += kQ8BlockBytes;
   }
 }
@@ -110,7 +114,8 @@ void GgufWriter::add_i32_array(const std::string& key, const std::vector<std::in
 }
 
 void GgufWriter::add_tensor(const std::string& name, GgmlType type, std::int64_t rows, std::int64_t cols) {
-  const std::uint64_t offset = tensors_.empty() ? 0 : align_up(tensors_.back().offset + tensors_.back().bytes);
+  const std::uint64_t offset =
+      tensors_.empty() ? 0 : align_up(tensors_.back().offset + tensors_.back().bytes);
   tensors_.push_back({name, type, rows, cols, offset, ggml_tensor_bytes(type, rows, cols)});
 }
 
@@ -148,7 +153,8 @@ Status GgufWriter::begin_data() {
 Status GgufWriter::write(std::span<const std::uint8_t> bytes) {
   ALLTOOLS_CHECK(file_ != nullptr);
   while (!bytes.empty()) {
-    if (next_ >= tensors_.size()) return make_error(ErrorCode::kInternal, path_ + ": more data than described");
+    if (next_ >= tensors_.size())
+      return make_error(ErrorCode::kInternal, path_ + ": more data than described");
     const TensorDesc& t = tensors_[next_];
     const std::uint64_t n = std::min<std::uint64_t>(bytes.size(), t.bytes - written_);
     ALLTOOLS_RETURN_IF_ERROR(put(bytes.data(), n));

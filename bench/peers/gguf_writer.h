@@ -1,7 +1,7 @@
-// A minimal GGUF (version 3) writer: key/value metadata, then tensor descriptions, then the tensor data in the
-// same order, each aligned to 32 bytes. Only what bench/peers needs to hand llama.cpp the project's synthetic
-// weights: scalar, string and array values, F32 / BF16 / Q8_0 tensors.
-// Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+// A minimal GGUF (version 3) writer: key/value metadata, then tensor descriptions, then the tensor data in
+// the same order, each aligned to 32 bytes. Only what bench/peers needs to hand llama.cpp the project's
+// synthetic weights: scalar, string and array values, F32 / BF16 / Q8_0 tensors. Format:
+// https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace alltools::bench {
 // ggml's type ids (ggml.h) for the element formats this writer emits.
 enum class GgmlType : std::uint32_t { kF32 = 0, kF16 = 1, kQ8_0 = 8, kBF16 = 30 };
 
-inline constexpr int kQ8BlockSize = 32;          // Q8_0: 32 values per block
+inline constexpr int kQ8BlockSize = 32;             // Q8_0: 32 values per block
 inline constexpr std::uint64_t kQ8BlockBytes = 34;  // f16 scale + 32 int8
 
 // Bytes of a row-major tensor with `rows` rows of `cols` elements in `type` (cols % 32 == 0 for Q8_0).
@@ -30,8 +30,8 @@ void quantize_q8_0(std::span<const float> x, std::uint8_t* out);
 // f32 -> IEEE half, round to nearest even (subnormals and overflow to infinity included).
 std::uint16_t f32_to_f16(float f);
 
-// Usage: add metadata and tensor descriptions, then begin_data() once, then write() every tensor's bytes in the
-// order described (each exactly its declared size), then finish(). Errors name the file.
+// Usage: add metadata and tensor descriptions, then begin_data() once, then write() every tensor's bytes in
+// the order described (each exactly its declared size), then finish(). Errors name the file.
 class GgufWriter {
  public:
   explicit GgufWriter(std::string path) : path_(std::move(path)) {}
@@ -66,9 +66,9 @@ class GgufWriter {
   std::uint64_t meta_count_ = 0;
   std::vector<TensorDesc> tensors_;
   std::FILE* file_ = nullptr;
-  std::size_t next_ = 0;             // index of the tensor write() expects
-  std::uint64_t written_ = 0;        // bytes of that tensor written so far
-  std::uint64_t position_ = 0;       // bytes written to the file
+  std::size_t next_ = 0;        // index of the tensor write() expects
+  std::uint64_t written_ = 0;   // bytes of that tensor written so far
+  std::uint64_t position_ = 0;  // bytes written to the file
 };
 
 }  // namespace alltools::bench

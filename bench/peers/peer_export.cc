@@ -5,9 +5,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "bench/peers/gguf_writer.h"
 #include "model/cpu/kernels.h"
@@ -28,7 +27,8 @@ struct TensorName {
 // GLM-4 (HF Glm4ForCausalLM) tensors and their llama.cpp names (llama-arch.cpp, LLM_ARCH_GLM4; the fused
 // gate_up matrix is llama.cpp's ffn_up with 2 x ffn rows, gate first, as its SWIGLU expects).
 std::vector<TensorName> glm4_tensors(const ModelConfig& c) {
-  const std::int64_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), F = c.intermediate_size, V = c.vocab_size;
+  const std::int64_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), F = c.intermediate_size,
+                     V = c.vocab_size;
   std::vector<TensorName> t = {{"model.embed_tokens.weight", "token_embd.weight", V, H}};
   for (int i = 0; i < c.num_layers; ++i) {
     const std::string hf = "model.layers." + std::to_string(i) + ".", gg = "blk." + std::to_string(i) + ".";
@@ -76,8 +76,8 @@ void describe_gguf(GgufWriter& w, const ModelConfig& c, const std::vector<Tensor
   w.add_f32("glm4.attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_eps));
   w.add_u32("glm4.vocab_size", static_cast<std::uint32_t>(c.vocab_size));
   // A placeholder vocabulary (SentencePiece-style, so no merges are needed): <unk>, <s>, </s>, the 256 byte
-  // tokens, then "t<id>". The benchmark feeds token ids; node-llama-cpp tokenizes a few strings when it loads a
-  // model, which llama.cpp's "no vocab" mode does not allow.
+  // tokens, then "t<id>". The benchmark feeds token ids; node-llama-cpp tokenizes a few strings when it loads
+  // a model, which llama.cpp's "no vocab" mode does not allow.
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
   std::vector<std::int32_t> types = {2, 3, 3};  // llama_token_type: unknown, control, control
   for (int b = 0; b < 256 && static_cast<int>(tokens.size()) < c.vocab_size; ++b) {
@@ -183,7 +183,8 @@ Status export_peer_files(const std::string& synthetic, const std::string& dir) {
     if (t.rows == 1) {  // vectors stay f32 in both GGUF files
       row.resize(static_cast<std::size_t>(t.cols));
       for (std::int64_t k = 0; k < t.cols; ++k) row[k] = cpu::bf16_to_f32(h[k]);
-      const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(row.data()), 4 * row.size());
+      const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(row.data()),
+                                                4 * row.size());
       ALLTOOLS_RETURN_IF_ERROR(bf16.write(bytes));
       ALLTOOLS_RETURN_IF_ERROR(q8.write(bytes));
       continue;

@@ -1,8 +1,7 @@
-// AVX-512 (F, BW, VL, DQ) kernel set, plus a bf16 GEMM for CPUs that also report AVX512-BF16 (compiled with those
-// flags only in this file; selected at run time).
-#include "model/cpu/kernels.h"
-
+// AVX-512 (F, BW, VL, DQ) kernel set, plus a bf16 GEMM for CPUs that also report AVX512-BF16 (compiled with
+// those flags only in this file; selected at run time).
 #include "common/check.h"
+#include "model/cpu/kernels.h"
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
@@ -65,33 +64,39 @@ struct Isa {
 #include "model/cpu/kernels_batch.inc"
 
 // ---- bf16 weights, many tokens, on CPUs with AVX512-BF16: x rounded to bf16 once, then vdpbf16ps ----
-// Each instruction multiplies 32 bf16 pairs and adds them, pairwise, into 16 f32 lanes: twice the work of an f32
-// FMA and no weight conversion. The only rounding beyond the f32 path's is x -> bf16 (relative 2^-9 per element).
+// Each instruction multiplies 32 bf16 pairs and adds them, pairwise, into 16 f32 lanes: twice the work of an
+// f32 FMA and no weight conversion. The only rounding beyond the f32 path's is x -> bf16 (relative 2^-9 per
+// element).
 
 bool cpu_has_avx512_bf16() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512bf16");
 }
 
-inline constexpr int kDotBlockK = 2048;   // K block: x[tokens, kDotBlockK] bf16 (512 KiB at 128 tokens) stays in L2
+inline constexpr int kDotBlockK =
+    2048;  // K block: x[tokens, kDotBlockK] bf16 (512 KiB at 128 tokens) stays in L2
 inline constexpr int kDotTileTokens = 6;  // 6 x 4 accumulators + 4 weight vectors + 1 input: 29 zmm registers
 inline constexpr int kDotTileRows = 4;
 
 // [a0, a1, a2, a3] -> [sum a0, sum a1, sum a2, sum a3]: the four horizontal sums with shared shuffles.
 __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-  const __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  // a0 a1 a0 a1 / lane
+  const __m512 s01 =
+      _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  // a0 a1 a0 a1 / lane
   const __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
-  const __m512 s = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23))),
-                                 _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23))));
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));  // a0 a1 a2 a3 / 128 bits
+  const __m512 s =
+      _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23))),
+                    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(s01), _mm512_castps_pd(s23))));
+  const __m256 h =
+      _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));  // a0 a1 a2 a3 / 128 bits
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-// y[t][r + j] (+)= x_bf16[t] . W[r + j] over [k0, k0 + kc) for TT tokens and RR rows; kc % 32 == 0 except in the
-// last block, whose tail is read with masks (x is zero-padded, the weights must not be read past the row).
+// y[t][r + j] (+)= x_bf16[t] . W[r + j] over [k0, k0 + kc) for TT tokens and RR rows; kc % 32 == 0 except in
+// the last block, whose tail is read with masks (x is zero-padded, the weights must not be read past the
+// row).
 template <int TT, int RR>
-void dot_tile(const std::uint16_t* w, std::size_t K, int r, const std::uint16_t* xb, std::size_t ldxb, int t, int k0,
-              int kc, float* y, int ldy, bool first) {
+void dot_tile(const std::uint16_t* w, std::size_t K, int r, const std::uint16_t* xb, std::size_t ldxb, int t,
+              int k0, int kc, float* y, int ldy, bool first) {
   __m512 acc[TT][RR];
 #pragma GCC unroll 8
   for (int i = 0; i < TT; ++i) {
@@ -133,27 +138,35 @@ void dot_tile(const std::uint16_t* w, std::size_t K, int r, const std::uint16_t*
 }
 
 template <int RR>
-void dot_tokens(const std::uint16_t* w, std::size_t K, int r, const std::uint16_t* xb, std::size_t ldxb, int tokens,
-                int k0, int kc, float* y, int ldy, bool first) {
+void dot_tokens(const std::uint16_t* w, std::size_t K, int r, const std::uint16_t* xb, std::size_t ldxb,
+                int tokens, int k0, int kc, float* y, int ldy, bool first) {
   int t = 0;
   for (; t + kDotTileTokens <= tokens; t += kDotTileTokens) {
     dot_tile<kDotTileTokens, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
   }
   switch (tokens - t) {  // the remaining 0..5 tokens in one narrower tile
-    case 5: return dot_tile<5, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
-    case 4: return dot_tile<4, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
-    case 3: return dot_tile<3, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
-    case 2: return dot_tile<2, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
-    case 1: return dot_tile<1, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
-    default: return;
+    case 5:
+      return dot_tile<5, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
+    case 4:
+      return dot_tile<4, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
+    case 3:
+      return dot_tile<3, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
+    case 2:
+      return dot_tile<2, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
+    case 1:
+      return dot_tile<1, RR>(w, K, r, xb, ldxb, t, k0, kc, y, ldy, first);
+    default:
+      return;
   }
 }
 
-void matmul_bf16_dot(const MatrixRef& w, int r0, int r1, const float* x, int ldx, int tokens, float* y, int ldy) {
+void matmul_bf16_dot(const MatrixRef& w, int r0, int r1, const float* x, int ldx, int tokens, float* y,
+                     int ldy) {
   ALLTOOLS_CHECK(w.format == WeightFormat::kBF16);
   const int K = w.cols;
-  const std::size_t ldxb = static_cast<std::size_t>(K + 31) / 32 * 32;  // zero-padded to whole 32-element steps
-  thread_local std::vector<std::uint16_t> xb;  // per worker thread: reused across calls
+  const std::size_t ldxb =
+      static_cast<std::size_t>(K + 31) / 32 * 32;  // zero-padded to whole 32-element steps
+  thread_local std::vector<std::uint16_t> xb;      // per worker thread: reused across calls
   xb.assign(ldxb * tokens, 0);
   for (int t = 0; t < tokens; ++t) {
     const float* xt = x + static_cast<std::size_t>(t) * ldx;

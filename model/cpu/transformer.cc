@@ -76,7 +76,8 @@ void Transformer::linear(std::span<const Target> targets, const float* x, int ld
     for (const auto& t : targets) {
       const int rows = t.matrix->ref.rows;
       const int lo = std::max(begin, first_row), hi = std::min(end, first_row + rows);
-      const auto kernel = bf16_dot && t.matrix->ref.format == WeightFormat::kBF16 ? kernels_.matmul_bf16_dot : matmul;
+      const auto kernel =
+          bf16_dot && t.matrix->ref.format == WeightFormat::kBF16 ? kernels_.matmul_bf16_dot : matmul;
       if (lo < hi) kernel(t.matrix->ref, lo - first_row, hi - first_row, x, ldx, tokens, y + t.column, ldy);
       first_row += rows;
     }

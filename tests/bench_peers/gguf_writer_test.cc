@@ -3,13 +3,13 @@
 #include "bench/peers/gguf_writer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
 
 namespace alltools::bench {
 namespace {
@@ -46,7 +46,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 }
 
 std::string temp_path(const char* name) {
-  return (std::filesystem::temp_directory_path() / (std::string(name) + "." + std::to_string(getpid()))).string();
+  return (std::filesystem::temp_directory_path() / (std::string(name) + "." + std::to_string(getpid())))
+      .string();
 }
 
 TEST(GgufWriter, F32ToF16RoundsToNearestEven) {
@@ -54,12 +55,12 @@ TEST(GgufWriter, F32ToF16RoundsToNearestEven) {
   EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
   EXPECT_EQ(f32_to_f16(0.1f), 0x2e66);
   EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                   // rounds past the largest half: infinity
-  EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048.0f), 0x3c00);      // tie -> even
-  EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048.0f), 0x3c02);      // tie -> even (up)
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);       // smallest subnormal
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);               // rounds past the largest half: infinity
+  EXPECT_EQ(f32_to_f16(1.0f + 1.0f / 2048.0f), 0x3c00);  // tie -> even
+  EXPECT_EQ(f32_to_f16(1.0f + 3.0f / 2048.0f), 0x3c02);  // tie -> even (up)
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -26)), 0x0000);
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -16)), 0x0300);       // subnormal 3 * 2^-16 = 768 * 2^-24
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -16)), 0x0300);  // subnormal 3 * 2^-16 = 768 * 2^-24
   EXPECT_EQ(f32_to_f16(std::nanf("")) & 0x7e00, 0x7e00);
 }
 
