@@ -334,15 +334,25 @@ void Agent::run_tool_call(Turn& turn, const Message& call_message) {
   if (r.status == CallStatus::kCancelled) turn.end(TurnStatus::kCancelled, "cancelled during a call of " + call.name);
 }
 
-TurnResult Agent::run_turn(std::string_view user_text) {
+TurnResult Agent::run_turn(std::string_view user_text) { return run(std::string(user_text)); }
+
+TurnResult Agent::continue_turn() { return run(std::nullopt); }
+
+TurnResult Agent::run(std::optional<std::string> user_text) {
   model_cancel_.reset();
   tool_cancel_.store(false);
   Turn turn;
   turn.repeats = RepeatDetector(options_.limits.repeated_calls);
   turn.deadline = turn.start + std::chrono::duration_cast<clock_type::duration>(
                                    std::chrono::duration<double>(options_.limits.turn_seconds));
-  emit(Event{EventKind::kTurnStart, std::string(user_text), "", nlohmann::json::object(), 0});
-  push_message(glm4::user_message(std::string(user_text)));
+  emit(Event{EventKind::kTurnStart, user_text.value_or(""), "", nlohmann::json::object(), 0});
+  if (user_text) {
+    push_message(glm4::user_message(std::move(*user_text)));
+  } else if (!messages_.empty() && messages_.back().is_tool_call()) {
+    const Message pending = messages_.back();  // a call restored without its observation: it runs first
+    run_tool_call(turn, pending);
+    if (tool_cancel_.load()) turn.end(TurnStatus::kCancelled, "cancelled");
+  }
 
   const int max_generations = options_.limits.tool_calls_per_turn + kExtraGenerationsPerTurn;
   for (int generation = 0; !turn.ended; ++generation) {

@@ -59,6 +59,10 @@ class Agent {
   // Runs one user turn to its end. Never throws; model failures end the turn as kError.
   TurnResult run_turn(std::string_view user_text);
 
+  // Continues the conversation as it stands, without a new user message: if it ends with a tool call that has no
+  // observation (e.g. restored from a session cut off mid-call), that call runs first (policy, approval, repeat
+  // detector, limits as in run_turn); then the model generates until an answer or a limit.
+  TurnResult continue_turn();
   // Thread- and signal-safe: ends the current turn (generation and a running tool call) as kCancelled.
   void cancel();
 
@@ -77,6 +81,7 @@ class Agent {
   struct Turn;
   void emit(Event e);
   void push_message(protocol::glm4::Message m);
+  TurnResult run(std::optional<std::string> user_text);  // user_text empty: continue_turn
   Status sync_model(Turn& turn);
   Result<std::vector<protocol::glm4::Message>> generate_step(Turn& turn);
   void run_tool_call(Turn& turn, const protocol::glm4::Message& call);

@@ -333,6 +333,44 @@ TEST_F(AgentLoopTest, SessionResumeRestoresTheConversation) {
   std::filesystem::remove_all(root);
 }
 
+// continue_turn(): a conversation restored with a call that has no observation yet (a session cut off mid-call, or
+// an eval's prefilled failing call) runs that call first, then the model continues without a new user message.
+TEST_F(AgentLoopTest, ContinueTurnRunsThePendingCallThenGenerates) {
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(dispatcher_.add(weather_tool(&calls)).ok());
+  ScriptedModel model(*tokenizer_, {"get_weather\n{\"city_name\": \"Lima\"}<|observation|>", "\nLima: sunny.<|user|>"});
+  auto agent = make_agent(model);
+  agent->restore({protocol::glm4::user_message("Lima?"),
+                  protocol::glm4::assistant_tool_call("get_wether", "{\"city_name\": \"Lima\"}")});
+  const TurnResult r = agent->continue_turn();
+  EXPECT_EQ(r.status, TurnStatus::kAnswer);
+  EXPECT_EQ(r.answer, "Lima: sunny.");
+  EXPECT_EQ(calls.load(), 1);  // the pending call named no real tool; the model's own call ran once
+  const auto observations = log_.of(EventKind::kObservation);
+  ASSERT_EQ(observations.size(), 2u);
+  EXPECT_NE(observations[0].text.find("unknown tool 'get_wether'"), std::string::npos) << observations[0].text;
+  EXPECT_TRUE(observations[0].data.value("is_error", false));
+  EXPECT_FALSE(observations[1].data.value("is_error", true));
+  // the model saw the failed call and its error before generating, and no new user message
+  const std::string& prompt = model.prompts()[0];
+  EXPECT_NE(prompt.find("<|user|>\nLima?<|assistant|>get_wether\n{\"city_name\": \"Lima\"}<|observation|>\n"
+                        "unknown tool 'get_wether'"),
+            std::string::npos)
+      << prompt;
+  EXPECT_EQ(prompt.find("<|user|>", prompt.find("Lima?")), std::string::npos) << prompt;
+}
+
+// continue_turn() on a conversation that ends with an observation just lets the model continue.
+TEST_F(AgentLoopTest, ContinueTurnWithoutAPendingCallGenerates) {
+  ScriptedModel model(*tokenizer_, {"\nDone.<|user|>"});
+  auto agent = make_agent(model);
+  agent->restore({protocol::glm4::user_message("Hi")});
+  const TurnResult r = agent->continue_turn();
+  EXPECT_EQ(r.status, TurnStatus::kAnswer);
+  EXPECT_EQ(r.answer, "Done.");
+  EXPECT_EQ(r.tool_calls, 0);
+}
+
 TEST_F(AgentLoopTest, AnswerThenCallInOneSampleAndResetClears) {
   std::atomic<int> calls{0};
   ASSERT_TRUE(dispatcher_.add(weather_tool(&calls)).ok());
