@@ -203,8 +203,12 @@ class Worker:
             return text[: self.cap] + "\n... [%d characters omitted]" % (len(text) - self.cap)
         return text
 
-    def format_exception(self, exc):
-        """The traceback without the worker's own frames (the cell's frames and library frames stay)."""
+    def format_exception(self, exc, filename=None):
+        """The traceback without the worker's own frames (the cell's frames and library frames stay). A cell that
+        does not compile (a SyntaxError in the cell itself) shows only Python's own report: the cell's line with
+        its caret and the message, as the REPL prints it, not the parser's frames in ast.py."""
+        if isinstance(exc, SyntaxError) and filename is not None and exc.filename == filename:
+            return self.clip("".join(traceback.format_exception_only(type(exc), exc)))
         te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
         seen = 0
         node = te
@@ -260,7 +264,7 @@ class Worker:
             self.in_cell = False
         if error is not None:
             interrupted = isinstance(error, KeyboardInterrupt)
-            tb_text = self.format_exception(error)
+            tb_text = self.format_exception(error, filename)
         files = []
         try:
             files = self.save_figures()

@@ -55,6 +55,11 @@ TEST_F(NotebookTest, ExceptionsGiveTrimmedTracebacksAndKeepState) {
 TEST_F(NotebookTest, SyntaxErrorAndSystemExitDoNotKillTheInterpreter) {
   CellResult r = run("def (:");
   EXPECT_NE(r.traceback.find("SyntaxError"), std::string::npos) << r.traceback;
+  // A cell that does not compile shows Python's own short report (what the embedded model is trained on), not the
+  // parser's frames: `  File "<cell-N>", line 1`, the line, the caret, the message.
+  EXPECT_EQ(r.traceback.rfind("  File \"<cell-", 0), 0u) << r.traceback;
+  EXPECT_EQ(r.traceback.find("ast.py"), std::string::npos) << r.traceback;
+  EXPECT_EQ(r.traceback.find("Traceback (most recent call last)"), std::string::npos) << r.traceback;
   r = run("import sys\nsys.exit(3)");
   EXPECT_NE(r.traceback.find("SystemExit: 3"), std::string::npos) << r.traceback;
   EXPECT_FALSE(r.state_lost);
