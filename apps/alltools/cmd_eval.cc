@@ -1,14 +1,25 @@
 // `alltools eval --suite FILE.jsonl`: runs a suite of tasks through the real agent loop and tools (the same
 // runtime `run` builds: model or endpoint, policy, sandboxed Python, browser, image tool, user functions) and
-// scores them. Suite format (tests/eval/*.jsonl, written by training/build_data.py), one task per line:
-//   {"id", "kind": "math"|"research"|"function"|"cogview"|"plot"|"chat", "prompt", "expect_tool": name|null,
-//    "answer_numbers": [..]            math: every number must appear in the answer,
-//    "answer_contains": str|[str..]    research: a cited page must contain it; function: the answer must,
-//    "functions": [{name, description, parameters}], "function_results": {name: result}}   user functions
+// scores them. Suite format (tests/eval/*.jsonl written by training/build_data.py; tests/eval/robust/*.jsonl
+// written by hand, see tests/eval/robust/make_suite.py), one task per line:
+//   {"id", "kind": "math"|"research"|"function"|"recovery"|"cogview"|"plot"|"chat", "prompt",
+//    "expect_tool": name|null,         the first tool the model itself calls (null: answers without one)
+//    "answer_numbers": [..]            math, recovery: every number must appear in the answer,
+//    "answer_contains": str|[str..]    research: a cited page must contain it; function, recovery: the answer must,
+//    "functions": [{name, description, parameters}], "function_results": {name: result},   user functions
+//    "fail_first": {name: message}     that function fails on its first run (exit 1, message), then succeeds,
+//    "prefill": [{"tool", "body"}]     the conversation already holds these assistant calls: they run through the
+//                                      real tools first (a failing cell shows the sandbox's own error), then the
+//                                      model continues (Agent::continue_turn)}
 // Task functions are real executables (a manifest per task whose command prints the task's recorded result).
-// Scores: tool choice (the first segment's tool, or none), well-formed calls (parsed arguments / all calls),
-// schema-valid function calls (arguments that parse and validate against the function's parameters with valijson,
-// draft 7 / all calls of the task's functions), math answers, research answers citing a page that contains the answer, function answers.
+// Scores: tool choice (the first segment the model generates, or none), well-formed calls (parsed arguments / the
+// model's calls), schema-valid function calls (arguments that parse and validate against the function's parameters
+// with valijson, draft 7 / all the model's calls of the task's functions), math answers, research answers citing a
+// page that contains the answer, function answers, recovery (an answer with the expected content after a call that
+// failed and a later call that succeeded), and the task success of each kind, each with its 95 % interval.
+// --suite also takes a name: robust (the held-back half), robust-dev, math, function, research, choice, found under
+// tests/eval of the checkout that holds the embedded model. Research tasks name their corpus; without
+// --search-index the corpus is indexed into the work folder first.
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +49,7 @@
 #include "core/agent/agent.h"
 #include "core/protocol/glm4/citations.h"
 #include "tools/browser/browser_tool.h"
+#include "tools/browser/local_index.h"
 
 namespace alltools::app {
 namespace {
@@ -55,7 +67,8 @@ struct Outcome {
   int calls = 0, well_formed = 0;
   int function_calls = 0, schema_valid = 0;  // calls of the task's own functions
   std::string answer, status;
-  std::optional<bool> math_ok, cite_ok, answer_ok;
+  std::optional<bool> math_ok, cite_ok, answer_ok, recovered;
+  std::string family;  // recovery: python_error | wrong_name | tool_error
 };
 
 // Numbers in text (commas dropped), for math scoring.
@@ -110,11 +123,21 @@ bool schema_valid(const json& schema, const json& args) {
 // Writes a function manifest whose functions print the task's recorded results (real executables).
 Result<fs::path> write_function_manifest(const json& task, const fs::path& dir) {
   json fns = json::array();
+  const json fail_first = task.value("fail_first", json::object());
   for (const json& f : task["functions"]) {
     const std::string name = f.value("name", "");
     json result = task.value("function_results", json::object()).value(name, json{{"error", "no result recorded"}});
+    json command = {"/usr/bin/printf", "%s", result.dump(-1, ' ', false)};
+    if (fail_first.contains(name) && fail_first[name].is_string()) {
+      // fails on its first run (a marker file in the task's folder records it), succeeds on every later one
+      const std::string marker = ".failed-" + std::to_string(fns.size());
+      command = {"/bin/sh", "-c",
+                 "if [ -e " + marker + " ]; then printf %s \"$1\"; else : > " + marker +
+                     "; printf %s \"$2\"; exit 1; fi",
+                 "sh", result.dump(-1, ' ', false), json{{"error", fail_first[name]}}.dump(-1, ' ', false)};
+    }
     fns.push_back({{"name", name}, {"description", f.value("description", "")}, {"parameters", f["parameters"]},
-                   {"command", {"/usr/bin/printf", "%s", result.dump(-1, ' ', false)}}, {"timeout_ms", 10000}});
+                   {"command", command}, {"timeout_ms", 10000}});
   }
   const fs::path path = dir / "functions.json";
   std::ofstream out(path);
@@ -156,14 +179,33 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
     o.status = "setup: " + created.error().message;
     return o;
   }
-  const agent::TurnResult r = (*created)->run_turn(task.value("prompt", ""));
+  const json prefill = task.value("prefill", json::array());
+  agent::TurnResult r;
+  if (prefill.is_array() && !prefill.empty()) {
+    std::vector<protocol::glm4::Message> history{protocol::glm4::user_message(task.value("prompt", ""))};
+    for (const json& call : prefill)
+      history.push_back(protocol::glm4::assistant_tool_call(call.value("tool", ""), call.value("body", "")));
+    (*created)->restore(std::move(history));
+    r = (*created)->continue_turn();
+  } else {
+    r = (*created)->run_turn(task.value("prompt", ""));
+  }
   o.answer = r.answer;
   o.status = std::string(agent::turn_status_name(r.status));
-  bool first_seen = false;
+  bool first_seen = false, failed = false, succeeded_after = false;
   std::map<std::string, json> parameters;  // the task's functions
   for (const json& f : task.value("functions", json::array()))
     parameters[f.value("name", "")] = f.value("parameters", json::object());
   for (const agent::Event& e : events) {
+    if (e.kind == agent::EventKind::kSegmentStart && !first_seen) {
+      o.first_tool = e.tool;
+      first_seen = true;
+    }
+    if (e.kind == agent::EventKind::kObservation) {
+      if (e.data.value("is_error", false)) failed = true;
+      else if (failed) succeeded_after = true;
+    }
+    if (!first_seen) continue;  // a prefilled call is not the model's
     const auto fn = parameters.find(e.tool);
     if (fn != parameters.end() && e.kind == agent::EventKind::kToolCall) {
       ++o.function_calls;
@@ -171,10 +213,6 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
     }
     if (fn != parameters.end() && e.kind == agent::EventKind::kError && e.data.value("stage", "") == "parse")
       ++o.function_calls;
-    if (e.kind == agent::EventKind::kSegmentStart && !first_seen) {
-      o.first_tool = e.tool;
-      first_seen = true;
-    }
     if (e.kind == agent::EventKind::kToolCall) {
       ++o.calls;
       ++o.well_formed;
@@ -184,11 +222,23 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
   const json expect = task.contains("expect_tool") ? task["expect_tool"] : json();
   o.tool_ok = expect.is_null() ? o.first_tool.empty() : o.first_tool == expect.get<std::string>();
   const bool answered = r.status == agent::TurnStatus::kAnswer;
-  if (o.kind == "math") {
+  auto numbers_ok = [&] {
     bool ok = answered;
     for (const json& n : task.value("answer_numbers", json::array()))
       ok = ok && contains_number(o.answer, std::stod(n.is_string() ? n.get<std::string>() : n.dump()));
-    o.math_ok = ok;
+    return ok;
+  };
+  auto strings_ok = [&] {
+    bool ok = answered;
+    for (const json& s : task.value("answer_contains", json::array()))
+      ok = ok && o.answer.find(s.get<std::string>()) != std::string::npos;
+    return ok;
+  };
+  if (o.kind == "math") {
+    o.math_ok = numbers_ok();
+  } else if (o.kind == "recovery") {
+    o.family = task.value("family", "");
+    o.recovered = failed && succeeded_after && numbers_ok() && strings_ok();
   } else if (o.kind == "research") {
     const std::string want = task.value("answer_contains", "");
     bool cited = false;
@@ -204,10 +254,7 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
     o.cite_ok = answered && cited;
     o.answer_ok = answered && o.answer.find(want) != std::string::npos;
   } else if (o.kind == "function") {
-    bool ok = answered;
-    for (const json& s : task.value("answer_contains", json::array()))
-      ok = ok && o.answer.find(s.get<std::string>()) != std::string::npos;
-    o.answer_ok = ok;
+    o.answer_ok = strings_ok();
   }
   return o;
 }
@@ -226,6 +273,37 @@ struct Rate {
     return {100.0 * std::max(0.0, centre - half), 100.0 * std::min(1.0, centre + half)};
   }
 };
+
+// The checkout that holds the embedded model (its tests/eval has the suites), if any.
+std::optional<fs::path> checkout_root() {
+  const std::optional<fs::path> model = embedded_model_dir();
+  if (!model) return std::nullopt;
+  return model->parent_path().parent_path();
+}
+
+// --suite NAME|FILE: an existing file as given, else a named suite of the checkout.
+Result<fs::path> resolve_suite(const std::string& suite) {
+  std::error_code ec;
+  if (fs::is_regular_file(suite, ec)) return fs::path(suite);
+  static const std::map<std::string, std::string> kNamed = {
+      {"robust", "robust/heldback.jsonl"}, {"robust-dev", "robust/dev.jsonl"}, {"math", "math.jsonl"},
+      {"function", "function.jsonl"},      {"research", "research.jsonl"},     {"choice", "choice.jsonl"}};
+  const auto it = kNamed.find(suite);
+  if (it == kNamed.end()) return make_error(ErrorCode::kNotFound, "cannot read suite " + suite);
+  const std::optional<fs::path> root = checkout_root();
+  const fs::path path = root ? *root / "tests" / "eval" / it->second : fs::path("tests/eval") / it->second;
+  if (!fs::is_regular_file(path, ec))
+    return make_error(ErrorCode::kNotFound, "suite '" + suite + "' is " + path.string() + ", which does not exist");
+  return path;
+}
+
+// A research task's corpus folder: as given, or relative to the checkout.
+fs::path corpus_dir(const std::string& corpus) {
+  std::error_code ec;
+  if (fs::path(corpus).is_absolute() || fs::is_directory(corpus, ec)) return corpus;
+  const std::optional<fs::path> root = checkout_root();
+  return root ? *root / corpus : fs::path(corpus);
+}
 
 int run_eval(int argc, char** argv) {
   std::string suite, json_out, work_dir;
@@ -248,28 +326,37 @@ int run_eval(int argc, char** argv) {
   }
   if (flags->help || suite.empty()) {
     std::fprintf(flags->help ? stdout : stderr,
-                 "usage: alltools eval --suite FILE.jsonl [--limit N] [--json-out FILE] [--work-dir DIR]\n"
+                 "usage: alltools eval --suite FILE.jsonl|NAME [--limit N] [--json-out FILE] [--work-dir DIR]\n"
                  "                     [--model DIR | --endpoint URL ...] [--search-index FILE] [agent options]\n\n"
                  "Runs every task of the suite through the agent loop and the real tools (each task in a fresh\n"
                  "runtime and session; calls are approved automatically) and prints a score table: tool choice,\n"
                  "well-formed calls, schema-valid function calls, math answers (every expected number appears), research answers that cite a page\n"
                  "containing the answer (needs --search-index built from the suite's corpus: `alltools index build\n"
                  "tests/eval/corpus`), function answers, each with its 95%% (Wilson) interval: 100 tasks cannot\n"
-                 "tell 89%% from 91%%. --json-out writes per-task results.\n\n%s",
+                 "tell 89%% from 91%%. --json-out writes per-task results.\n\n"
+                 "NAME: robust (the robustness suite's held-back half), robust-dev, math, function, research,\n"
+                 "choice: tests/eval of the checkout holding the embedded model. Research tasks name their corpus;\n"
+                 "without --search-index it is indexed into the work folder first.\n\n%s",
                  agent_flags_help());
     return flags->help ? 0 : kExitUsage;
   }
-  std::ifstream in(suite);
+  auto suite_path = resolve_suite(suite);
+  if (!suite_path.ok()) {
+    std::fprintf(stderr, "alltools eval: %s\n", suite_path.error().message.c_str());
+    return kExitUsage;
+  }
+  suite = suite_path->string();
+  std::ifstream in(*suite_path);
   if (!in) {
     std::fprintf(stderr, "alltools eval: cannot read suite %s\n", suite.c_str());
     return kExitUsage;
   }
   const fs::path work = work_dir.empty() ? fs::temp_directory_path() / ("alltools-eval-" + std::to_string(::getpid()))
                                          : fs::path(work_dir);
-  std::vector<Outcome> outcomes;
+  std::vector<json> tasks;
   std::string line;
   std::size_t line_no = 0;
-  while (std::getline(in, line) && line_no < kMaxTasks && (limit == 0 || outcomes.size() < limit)) {
+  while (std::getline(in, line) && line_no < kMaxTasks && (limit == 0 || tasks.size() < limit)) {
     ++line_no;
     if (line.empty()) continue;
     json task = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -277,13 +364,33 @@ int run_eval(int argc, char** argv) {
       std::fprintf(stderr, "alltools eval: %s:%zu is not a JSON object\n", suite.c_str(), line_no);
       return kExitUsage;
     }
+    tasks.push_back(std::move(task));
+  }
+  if (flags->search_index.empty()) {
+    for (const json& task : tasks) {
+      if (!task.contains("corpus") || !task["corpus"].is_string()) continue;
+      const fs::path index = work / "search-index.bin";
+      std::error_code ec;
+      fs::create_directories(work, ec);
+      auto built = tools::browser::build_local_index(corpus_dir(task["corpus"].get<std::string>()), index);
+      if (!built.ok()) {
+        std::fprintf(stderr, "alltools eval: indexing %s: %s\n", task["corpus"].get<std::string>().c_str(),
+                     built.error().message.c_str());
+        return 1;
+      }
+      flags->search_index = index.string();
+      break;  // one corpus per suite
+    }
+  }
+  std::vector<Outcome> outcomes;
+  for (const json& task : tasks) {
     Outcome o = run_task(task, *flags, work);
     std::fprintf(stderr, "%-16s tool %-4s calls %d/%d  %s\n", o.id.c_str(), o.tool_ok ? "ok" : "MISS",
                  o.well_formed, o.calls, o.status.c_str());
     outcomes.push_back(std::move(o));
   }
-  Rate tool, formed, valid, math, cite, answer;
-  std::map<std::string, Rate> tool_by_kind;
+  Rate tool, formed, valid, math, cite, answer, recovered;
+  std::map<std::string, Rate> tool_by_kind, success_by_kind, recovered_by_family;
   for (const Outcome& o : outcomes) {
     tool.add(o.tool_ok);
     tool_by_kind[o.kind].add(o.tool_ok);
@@ -294,6 +401,17 @@ int run_eval(int argc, char** argv) {
     if (o.math_ok) math.add(*o.math_ok);
     if (o.cite_ok) cite.add(*o.cite_ok);
     if (o.answer_ok) answer.add(*o.answer_ok);
+    if (o.recovered) {
+      recovered.add(*o.recovered);
+      recovered_by_family[o.family].add(*o.recovered);
+    }
+    // a task's success: the kind's own answer score (research: the answer states the fact and cites a page that
+    // holds it)
+    const std::optional<bool> success = o.math_ok     ? o.math_ok
+                                        : o.cite_ok   ? std::optional<bool>(*o.cite_ok && o.answer_ok.value_or(false))
+                                        : o.recovered ? o.recovered
+                                                      : o.answer_ok;
+    if (success) success_by_kind[o.kind].add(*success);
   }
   std::printf("%-28s %7s %9s   %s\n", "metric", "score", "n", "95% interval");
   auto row = [](const char* name, const Rate& r) {
@@ -308,6 +426,9 @@ int run_eval(int argc, char** argv) {
   row("math answers", math);
   row("research cites answer page", cite);
   row("answer contains expected", answer);
+  row("recovered after a failed call", recovered);
+  for (const auto& [family, r] : recovered_by_family) row(("  recovered: " + family).c_str(), r);
+  for (const auto& [kind, r] : success_by_kind) row(("task success: " + kind).c_str(), r);
   if (!json_out.empty()) {
     json results = json::array();
     for (const Outcome& o : outcomes) {
@@ -317,20 +438,32 @@ int run_eval(int argc, char** argv) {
       if (o.math_ok) j["math_ok"] = *o.math_ok;
       if (o.cite_ok) j["cite_ok"] = *o.cite_ok;
       if (o.answer_ok) j["answer_ok"] = *o.answer_ok;
+      if (o.recovered) j["recovered"] = *o.recovered, j["family"] = o.family;
       results.push_back(j);
     }
     json summary{{"tool_choice", tool.pct()}, {"calls_well_formed", formed.pct()},
                  {"function_calls_schema_valid", valid.pct()}, {"math", math.pct()},
-                 {"research_cites", cite.pct()}, {"answers", answer.pct()}, {"tasks", outcomes.size()}};
+                 {"research_cites", cite.pct()}, {"answers", answer.pct()}, {"recovered", recovered.pct()},
+                 {"tasks", outcomes.size()}};
     json intervals = json::object();  // 95 % Wilson intervals of the metrics measured, in percent
     for (const auto& [key, r] : {std::pair<const char*, const Rate*>{"tool_choice", &tool},
-                                 {"calls_well_formed", &formed}, {"function_calls_schema_valid", &valid}, {"math", &math}, {"research_cites", &cite},
-                                 {"answers", &answer}}) {
+                                 {"calls_well_formed", &formed}, {"function_calls_schema_valid", &valid},
+                                 {"math", &math}, {"research_cites", &cite}, {"answers", &answer},
+                                 {"recovered", &recovered}}) {
       if (r->total == 0) continue;
       const auto [lo, hi] = r->interval();
       intervals[key] = {lo, hi};
     }
     summary["interval95"] = std::move(intervals);
+    json by_kind = json::object();  // per kind: task success and tool choice, with their intervals
+    for (const auto& [kind, r] : success_by_kind) {
+      const auto [lo, hi] = r.interval();
+      const Rate& t = tool_by_kind[kind];
+      const auto [tlo, thi] = t.interval();
+      by_kind[kind] = {{"success", r.pct()}, {"n", r.total}, {"interval95", {lo, hi}},
+                       {"tool_choice", t.pct()}, {"tool_choice_interval95", {tlo, thi}}};
+    }
+    summary["by_kind"] = std::move(by_kind);
     std::ofstream(json_out) << json{{"suite", suite}, {"summary", summary}, {"results", results}}.dump(1);
   }
   return 0;
