@@ -14,6 +14,7 @@ import re
 import traceback
 
 import corpus
+import paraphrase
 from glm4_format import BUILTINS, msg, system_prompt
 
 # ---------------------------------------------------------------------------------------------- tool sets
@@ -56,8 +57,9 @@ def system(rng, builtins, functions, aux=None):
 
 def run_python(code, cell=1):
     """Runs generated code and renders the observation the way the runtime's sandboxed `python` tool does
-    (tools/python/python_tool.cc): stdout, then a full traceback of cell `<cell-N>` (source line and carets), or the
-    repr of a final expression; "(no output)" when there is nothing. Returns (text, ok)."""
+    (tools/python/python_tool.cc): stdout, then a full traceback of cell `<cell-N>` (source line and carets; for a cell
+    that does not compile only the line, caret and SyntaxError, as sandbox/worker.py prints it), or the repr of a
+    final expression; "(no output)" when there is nothing. Returns (text, ok)."""
     name = f"<cell-{cell}>"
     linecache.cache[name] = (len(code), None, code.splitlines(True), name)
     out = io.StringIO()
@@ -71,8 +73,12 @@ def run_python(code, cell=1):
             if last is not None:
                 value = eval(compile(ast.Expression(last.value), name, "eval"), env)  # noqa: S307
     except Exception as e:  # noqa: BLE001
-        tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
-        err = "".join(traceback.format_exception(type(e), e, tb))
+        if isinstance(e, SyntaxError) and e.filename == name:
+            # the sandbox worker shows a cell that does not compile the way the REPL does: line, caret, message
+            err = "".join(traceback.format_exception_only(type(e), e))
+        else:
+            tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+            err = "".join(traceback.format_exception(type(e), e, tb))
     parts = [out.getvalue()]
     if err is not None:
         parts.append(err)
@@ -247,15 +253,40 @@ def fill_answer(template, out):
     return template.format(r=out, r0=parts[0], r1=parts[-1])
 
 
-def dlg_math(rng, lang, split, ctx):
+def draw_math(rng, lang, split, ctx):
     if ctx.get("aux") is not None and ctx["aux"].random() < 0.3:
-        q, code, ans = math_problem_extra(rng, lang)
-    else:
-        q, code, ans = math_problem(rng, lang, split, ctx.get("math_weights"))
+        return math_problem_extra(rng, lang)
+    return math_problem(rng, lang, split, ctx.get("math_weights"))
+
+
+def two_questions(aux, lang, first, second):
+    """Two tasks in one message (training only): one cell computes both, the answer quotes both printed lines."""
+    (q1, c1, a1), (q2, c2, a2) = first, second
+    if not q1.endswith(("?", ".", "!", "？", "。", "！")):
+        q1 += "." if lang == "en" else "。"
+    joiner = aux.choice([" Also, ", " And ", " Second question: ", " Then: "]) if lang == "en" else \
+        aux.choice(["另外，", "还有，", "顺便问一下，", "第二个问题："])
+    q2 = q2[:1].lower() + q2[1:] if lang == "en" and joiner.endswith(("Also, ", "And ")) else q2
+    return q1 + joiner + q2, c1 + "\n" + c2, (a1, a2)
+
+
+def dlg_math(rng, lang, split, ctx):
+    aux = ctx.get("aux")
+    q, code, ans = draw_math(rng, lang, split, ctx)
+    if aux is not None and aux.random() < 0.08:
+        q, code, ans = two_questions(aux, lang, (q, code, ans), math_problem_extra(aux, lang))
+    if aux is not None and aux.random() < 0.5:
+        q = paraphrase.compose(aux, q, lang)
     builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
     out, ok = run_python(code)
     assert ok, code
     msgs = [system(rng, builtins, fns, ctx.get("aux")), msg("user", q)]
+    if isinstance(ans, tuple):
+        lines = out.split("\n")
+        join = " " if lang == "en" else ""
+        msgs += [msg("assistant", code, "python"), msg("observation", out),
+                 msg("assistant", fill_answer(ans[0], lines[0]) + join + fill_answer(ans[1], lines[-1]))]
+        return msgs, {"tool": "python", "answer": out}
     if rng.random() < 0.08:
         # stateful notebook: the first cell only assigns, so it prints nothing; the model prints the value next.
         lines = code.split("\n")
@@ -281,6 +312,120 @@ def dlg_divzero(rng, lang, split, ctx):
     builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
     return [system(rng, builtins, fns, ctx.get("aux")), msg("user", q), msg("assistant", code, "python"), msg("observation", out),
             msg("assistant", ans)], {"tool": "python"}
+
+
+# ---------------------------------------------------------------------------------------------- error recovery
+
+ATTR_TYPOS = {"math.sqrt": "math.sqroot", "math.factorial": "math.factorail", "math.gcd": "math.gdc",
+              "math.pi": "math.PI", "divmod(": "div_mod(", "round(": "rond(", "sum(": "summ("}
+
+
+def _misspell(aux, word):
+    i = aux.randrange(1, len(word)) if len(word) > 1 else 1
+    return word[:i] + word[i:][1:] if len(word) > 2 and aux.random() < 0.5 else word[:i] + word[i - 1:]
+
+
+def break_code(aux, code):
+    """A realistic first attempt that fails: (broken code) or None if no bug of the drawn kind fits this code.
+    Kinds: a misspelt variable (NameError), an unclosed bracket (SyntaxError), a missing import (NameError), a wrong
+    function or attribute name (AttributeError/NameError), a stray indent (IndentationError), str + number
+    (TypeError)."""
+    lines = code.split("\n")
+    kind = aux.choice(["name", "paren", "import", "attr", "indent", "concat"])
+    if kind == "name":
+        assigned = [l.split(" = ")[0] for l in lines if re.match(r"^[a-z_]+ = ", l)]
+        last = lines[-1]
+        used = [v for v in assigned if re.search(rf"\b{v}\b", last)]
+        if not used or not last.startswith("print("):
+            return None
+        v = aux.choice(used)
+        bad = _misspell(aux, v)
+        if bad == v or bad in assigned:
+            return None
+        lines[-1] = re.sub(rf"\b{v}\b", bad, last, count=1)
+    elif kind == "paren":
+        if not lines[-1].endswith(")"):
+            return None
+        lines[-1] = lines[-1][:-1]
+    elif kind == "import":
+        if lines[0] != "import math":
+            return None
+        lines = lines[1:]
+    elif kind == "attr":
+        hits = [k for k in ATTR_TYPOS if k in code]
+        if not hits:
+            return None
+        k = aux.choice(hits)
+        return code.replace(k, ATTR_TYPOS[k], 1)
+    elif kind == "indent":
+        if len(lines) < 2:
+            return None
+        i = aux.randrange(1, len(lines))
+        if lines[i].startswith(" ") or not lines[i]:
+            return None
+        lines[i] = "    " + lines[i]
+    else:
+        m = re.match(r"^print\((\w+)\)$", lines[-1])
+        if not m:
+            return None
+        lines[-1] = f'print("Result: " + {m.group(1)})'
+    return "\n".join(lines)
+
+
+TRANSIENT = ["service temporarily unavailable, please try again", "upstream timed out, retry the request",
+             "rate limited: too many requests, try again", "connection reset by peer", "503 Service Unavailable",
+             "服务暂时不可用，请重试", "网络超时，请稍后重试"]
+
+
+def dlg_recovery(rng, lang, split, ctx):
+    """The first call fails and the right move is to fix it and try again: python code with a bug → the sandbox's
+    traceback → the corrected cell → the answer quoting its output; a user function that fails transiently (what
+    the runtime shows for an executable that exits non-zero) → the same call again → the answer; or a call of a
+    function that does not exist → the runtime's "unknown tool" list → the right function. Broken first attempts
+    are shown, not taught (train=False)."""
+    aux = ctx.get("aux") or rng
+    r = aux.random()
+    if r < 0.35:
+        fams = rng.sample(FAMILIES, rng.randint(1, 3))
+        made = [f(rng, lang) for f in fams]
+        t = rng.randrange(len(made))
+        spec, q, args, result, ans = made[t]
+        functions = [m[0] for m in made]
+        call = json.dumps(args, ensure_ascii=False)
+        system_msg = system(rng, list(BUILTINS), functions, ctx.get("aux"))
+        user = msg("user", paraphrase.compose(aux, q, lang, "function"))
+        ok = [msg("assistant", call, spec["name"]), msg("observation", function_result_text(ctx.get("aux"), result)),
+              msg("assistant", ans)]
+        if r < 0.2:
+            # transient failure of an executable function (what the runtime shows for exit status 1): call again
+            failure = f"Error: `{spec['name']}` failed: the process exited with status 1: {aux.choice(TRANSIENT)}"
+            first = [msg("assistant", call, spec["name"]), msg("observation", failure)]
+        else:
+            # a call of a function that does not exist (the runtime's parse error lists the tools): call the real one
+            wrong = fn_name(aux, FAMILY_NOUNS[fams[t].__name__[len("family_"):]])  # a plausible name, not the real one
+            names = list(BUILTINS) + [f["name"] for f in functions]
+            if wrong in names:
+                wrong += "_x"
+            first = [msg("assistant", call, wrong, train=False),
+                     msg("observation", f"unknown tool '{wrong}'; available tools: {', '.join(names)}")]
+        return [system_msg, user] + first + ok, {"tool": spec["name"]}
+    for _ in range(20):
+        q, code, ans = draw_math(rng, lang, split, ctx)
+        broken = break_code(aux, code)
+        if broken is None:
+            continue
+        bad_out, bad_ok = run_python(broken, cell=1)
+        if bad_ok:
+            continue
+        out, ok = run_python(code, cell=2)
+        assert ok, code
+        builtins, fns = tool_setup(rng, "python", ctx["functions"](rng))
+        msgs = [system(rng, builtins, fns, ctx.get("aux")), msg("user", paraphrase.compose(aux, q, lang)),
+                msg("assistant", broken, "python", train=False), msg("observation", bad_out),
+                msg("assistant", code, "python"), msg("observation", out),
+                msg("assistant", fill_answer(ans, out))]
+        return msgs, {"tool": "python", "answer": out}
+    raise RuntimeError("no breakable math problem in 20 draws")
 
 
 # ---------------------------------------------------------------------------------------------- plots
@@ -407,6 +552,8 @@ def dlg_research(rng, lang, split, ctx):
     target, others = research_pool(rng, ctx, lang)
     fact = rng.choice(sorted(target["facts"]))
     q, ans, kw = corpus.question(target, fact)
+    if ctx.get("aux") is not None and ctx["aux"].random() < 0.4:
+        q = paraphrase.compose(ctx["aux"], q, lang, "research", names=(target["name"],))
     builtins, fns = tool_setup(rng, "simple_browser", ctx["functions"](rng))
     msgs = [system(rng, builtins, fns, ctx.get("aux")), msg("user", q)]
     query = f"{target['name']} {kw}"
@@ -681,10 +828,12 @@ def dlg_function(rng, lang, split, ctx):
         rng.shuffle(functions)
     builtins = list(BUILTINS) if rng.random() < 0.75 else [b for b in BUILTINS if rng.random() < 0.4]
     aux = ctx.get("aux")
+    if aux is not None and aux.random() < 0.4:
+        q = paraphrase.compose(aux, q, lang, "function")
     msgs = [system(rng, builtins, functions, aux), msg("user", q),
             msg("assistant", json.dumps(args, ensure_ascii=False), spec["name"])]
     if rng.random() < 0.06:
-        err = {"error": f"service unavailable for {list(args.values())[0]}"}
+        err = {"error": f"no record found for {list(args.values())[0]}"}
         msgs.append(msg("observation", function_result_text(aux, err)))
         msgs.append(msg("assistant", f"Sorry, `{spec['name']}` returned an error: {err['error']}."
                         if lang == "en" else f"抱歉，`{spec['name']}` 返回了错误：{err['error']}。"))
@@ -719,9 +868,9 @@ def dlg_chat(rng, lang, split, ctx):
     return [system(rng, builtins, fns, ctx.get("aux")), msg("user", q), msg("assistant", a)], {"tool": None}
 
 
-KINDS = [("math", dlg_math, 0.28), ("plot", dlg_plot, 0.06), ("research", dlg_research, 0.28),
-         ("cogview", dlg_cogview, 0.06), ("function", dlg_function, 0.24), ("chat", dlg_chat, 0.06),
-         ("divzero", dlg_divzero, 0.02)]
+KINDS = [("math", dlg_math, 0.25), ("plot", dlg_plot, 0.06), ("research", dlg_research, 0.27),
+         ("cogview", dlg_cogview, 0.06), ("function", dlg_function, 0.23), ("chat", dlg_chat, 0.06),
+         ("divzero", dlg_divzero, 0.02), ("recovery", dlg_recovery, 0.05)]
 
 
 def virtual_corpus(seed, n_per_lang, exclude_names):

@@ -54,8 +54,13 @@ def system_prompt(builtins, functions, identity=IDENTITY, hf_trim=False):
     return text
 
 
-def msg(role, content, metadata=""):
-    return {"role": role, "metadata": metadata, "content": content}
+def msg(role, content, metadata="", train=True):
+    """train=False: an assistant segment the model is shown but not taught (a deliberately broken first attempt in
+    an error-recovery dialogue): no loss on its tokens nor on the token that ends it."""
+    m = {"role": role, "metadata": metadata, "content": content}
+    if not train:
+        m["train"] = False
+    return m
 
 
 def render(tokenizer, messages, add_generation_prompt=False):
@@ -65,17 +70,18 @@ def render(tokenizer, messages, add_generation_prompt=False):
     sp = tokenizer.special
     ids = [sp["[gMASK]"], sp["<sop>"]]
     mask = [0, 0]
-    prev = None
+    prev, prev_learn = None, True
     for m in messages:
         ids.append(sp["<|" + m["role"] + "|>"])
-        mask.append(1 if prev == "assistant" else 0)
+        mask.append(1 if prev == "assistant" and prev_learn else 0)
         body = tokenizer.encode(m["metadata"] + "\n" + m["content"])
         ids += body
-        mask += [1 if m["role"] == "assistant" else 0] * len(body)
-        prev = m["role"]
+        learn = m.get("train", True)
+        mask += [1 if m["role"] == "assistant" and learn else 0] * len(body)
+        prev, prev_learn = m["role"], learn
     if prev == "assistant":
         ids.append(sp["<|user|>"])
-        mask.append(1)
+        mask.append(1 if prev_learn else 0)
     elif add_generation_prompt:
         ids.append(sp["<|assistant|>"])
         mask.append(0)
