@@ -183,8 +183,14 @@ Outcome run_task(const json& task, AgentFlags flags, const fs::path& work) {
   agent::TurnResult r;
   if (prefill.is_array() && !prefill.empty()) {
     std::vector<protocol::glm4::Message> history{protocol::glm4::user_message(task.value("prompt", ""))};
-    for (const json& call : prefill)
-      history.push_back(protocol::glm4::assistant_tool_call(call.value("tool", ""), call.value("body", "")));
+    for (const json& call : prefill) {
+      if (!call.is_object() || !call.value("tool", json()).is_string() || !call.value("body", json()).is_string()) {
+        o.status = "setup: each prefill entry must be {\"tool\": string, \"body\": string}";
+        return o;
+      }
+      history.push_back(protocol::glm4::assistant_tool_call(call["tool"].get<std::string>(),
+                                                            call["body"].get<std::string>()));
+    }
     (*created)->restore(std::move(history));
     r = (*created)->continue_turn();
   } else {
