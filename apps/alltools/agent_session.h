@@ -8,7 +8,7 @@
 #include <string>
 
 #include "apps/alltools/render.h"
-#include "apps/alltools/wiring.h"
+#include "apps/runtime/wiring.h"
 #include "core/agent/agent.h"
 
 namespace alltools::app {

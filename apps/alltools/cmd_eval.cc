@@ -45,7 +45,7 @@
 
 #include "apps/alltools/agent_session.h"
 #include "apps/alltools/command.h"
-#include "apps/alltools/wiring.h"
+#include "apps/runtime/wiring.h"
 #include "core/agent/agent.h"
 #include "core/protocol/glm4/citations.h"
 #include "tools/browser/browser_tool.h"

@@ -1,12 +1,15 @@
-// Wiring for the agent subcommands (run, chat, tools): flags and config file, the model (local checkpoint, remote
-// endpoint, or the embedded default), the policy, the session folder, and the tool set the policy enables.
-// The app is the only place that knows concrete tools and backends; core/ sees interfaces.
+// Wiring for the agent subcommands (run, chat, tools, serve): flags and config file, the model (local checkpoint,
+// remote endpoint, or the embedded default), the policy, the session folder, and the tool set the policy enables.
+// This library (apps/runtime) is the one place that assembles a runtime from options: the CLI builds one Runtime
+// per process; `alltools serve` builds one shared model and a ToolSet per conversation (own session folder, own
+// python sandbox). Only apps/ know concrete tools and backends; core/ sees interfaces.
 #pragma once
 
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,8 +17,9 @@
 #include "core/agent/agent.h"
 #include "core/agent/dispatcher.h"
 #include "core/agent/session_store.h"
-#include "model/language_model.h"
 #include "core/protocol/format.h"
+#include "model/language_model.h"
+#include "model/remote/remote_model.h"
 #include "model/tokenizer.h"
 #include "policies/policy.h"
 
@@ -93,11 +97,49 @@ struct RuntimeParts {
   bool session = true;  // open a session folder
 };
 
+// Where the model comes from: a local checkpoint folder (model_dir; empty for --endpoint) and the tokenizer to
+// load (the folder itself, or --tokenizer / the embedded model's for an endpoint).
+struct ModelSource {
+  std::string model_dir;
+  std::string tokenizer;
+};
+// Errors: kNotFound when no model was named and the embedded one is missing; kInvalidArgument for an endpoint
+// without any tokenizer.
+Result<ModelSource> model_source(const AgentFlags& flags);
+Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std::string& path);
+
+// The prompt format: the chat template of a folder the user named (--model / --tokenizer) decides; else
+// --format; else GLM-4. Errors: a named folder's template and a --format that disagree (no guess).
+Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag);
+
+// Options of the remote backend for --endpoint (chat mode maps these tools to the OpenAI tools API; with the
+// GLM-4.5 format chat mode also needs the tokenizer to turn prompts back into messages).
+// Errors: --api-key-env names an unset variable.
+Result<model::RemoteOptions> remote_options(const AgentFlags& flags, std::span<const tools::ToolSpec> tool_specs,
+                                            protocol::Format format = protocol::Format::kGlm4,
+                                            std::shared_ptr<const model::Tokenizer> tokenizer = nullptr);
+
+// The tools of one conversation, as the policy enables them; files (the python tool's /mnt/data, images) live in
+// session_dir. Member order = destruction order reversed: the function tools die before their registry.
+struct ToolSet {
+  ToolSet();
+  ~ToolSet();
+  std::unique_ptr<tools::functions::FunctionRegistry> functions;
+  agent::Dispatcher dispatcher;
+  tools::browser::BrowserTool* browser = nullptr;  // owned by dispatcher
+  std::vector<std::string> status;                 // one line per tool: enabled or why not
+};
+Result<std::unique_ptr<ToolSet>> build_tool_set(const AgentFlags& flags, const policies::Policy& policy,
+                                                const std::filesystem::path& session_dir,
+                                                const std::shared_ptr<const model::Tokenizer>& tokenizer);
+
 // Builds the runtime. Progress lines go to `log` (stderr) unless null.
 Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeParts parts, std::FILE* log);
 
 // Agent options from the policy and flags (limits, sampling, permission hook); the caller sets the approver.
 agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flags);
+// The same without a runtime (no session folder set): for `alltools serve`, which builds one per run.
+agent::AgentOptions agent_options(const policies::Policy& policy, const AgentFlags& flags);
 
 // The session's earlier conversation (empty for a new session).
 Result<std::vector<protocol::glm4::Message>> restored_messages(const Runtime& runtime);

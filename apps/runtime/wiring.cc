@@ -1,4 +1,4 @@
-#include "apps/alltools/wiring.h"
+#include "apps/runtime/wiring.h"
 
 #include <unistd.h>
 
@@ -95,29 +95,134 @@ fs::path executable_dir() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
-Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std::string& path) {
-  auto t = model::load_tokenizer(path);
-  if (!t.ok()) return t.error();
-  return std::shared_ptr<const model::Tokenizer>(std::move(t).value());
-}
+// Where add_tools() puts what it builds (the fields of a Runtime or a ToolSet).
+struct ToolTargets {
+  agent::Dispatcher& dispatcher;
+  tools::browser::BrowserTool*& browser;
+  std::unique_ptr<tools::functions::FunctionRegistry>& functions;
+  std::vector<std::string>& status;
+};
 
-// The prompt format: the chat template of a folder the user named (--model / --tokenizer) decides; else
-// --format; else GLM-4. A named folder's template and a --format that disagree are an error, not a guess.
-Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag) {
-  std::optional<protocol::Format> from_flag;
-  if (!flag.empty()) {
-    ALLTOOLS_ASSIGN_OR_RETURN(protocol::Format f, protocol::parse_format(flag));
-    from_flag = f;
+// The tools the policy enables, in the order the reference prompt lists them, then user functions; the python
+// tool's files live in session_dir.
+Status add_tools(const AgentFlags& flags, const policies::Policy& p, const fs::path& session_dir,
+                 const std::shared_ptr<const model::Tokenizer>& tokenizer, ToolTargets out, std::FILE* log) {
+  auto say = [&](const std::string& line) {
+    if (log != nullptr) std::fprintf(log, "%s\n", line.c_str());
+  };
+  const std::optional<fs::path> embedded = embedded_model_dir();
+  if (p.enabled("python")) {
+    tools::PythonToolConfig c;
+    c.session_dir = session_dir;
+    c.cell_timeout = std::chrono::seconds(static_cast<long>(p.sandbox.wall_seconds + 0.5));
+    c.limits.memory_bytes = static_cast<std::uint64_t>(p.sandbox.memory_mb) << 20;
+    c.limits.max_pids = static_cast<int>(p.sandbox.pids);
+    c.limits.cpu_time_budget = std::chrono::seconds(p.sandbox.cpu_seconds);
+    c.limits.tmpfs_bytes = static_cast<std::uint64_t>(p.sandbox.disk_mb) << 20;
+    c.limits.file_size_bytes = static_cast<std::uint64_t>(p.sandbox.disk_mb) << 20;
+    auto t = tools::make_python_tool(c);
+    if (t.ok()) {
+      ALLTOOLS_RETURN_IF_ERROR(out.dispatcher.add(std::move(t).value()));
+      out.status.push_back("python: " + std::string(policies::approval_name(approval(p, "python"))));
+    } else {
+      out.status.push_back("python: unavailable: " + t.error().message);
+    }
+  } else {
+    out.status.push_back("python: disabled by policy");
   }
-  std::optional<protocol::Format> detected;
-  if (!named_folder.empty()) {
-    ALLTOOLS_ASSIGN_OR_RETURN(detected, protocol::format_from_folder(named_folder));
+
+  if (p.enabled("simple_browser")) {
+    tools::browser::BrowserConfig c;
+    c.network.allow_loopback = p.browser.allow_private_addresses;
+    c.network.allow_private = p.browser.allow_private_addresses;
+    for (const auto& h : p.browser.allow_hosts) c.network.allowed_hosts.push_back(strip_wildcard(h));
+    for (const auto& h : p.browser.deny_hosts) c.network.denied_hosts.push_back(strip_wildcard(h));
+    c.network.allowed_cidrs = flags.browser_allow_cidrs;
+    if (!flags.browser_allow_cidrs.empty()) c.network.allowed_ports.clear();
+    c.limits.max_body_bytes = static_cast<std::size_t>(p.browser.max_page_bytes);
+    c.limits.request_timeout = std::chrono::milliseconds(static_cast<long>(p.browser.fetch_timeout_seconds * 1000));
+    std::string search = "none configured (use --search-index FILE or --searxng URL)";
+    if (!flags.search_index.empty()) {
+      c.search.kind = tools::browser::SearchProviderKind::kLocal;
+      c.search.index_path = flags.search_index;
+      search = "local index " + flags.search_index;
+    } else if (!flags.searxng.empty()) {
+      c.search.kind = tools::browser::SearchProviderKind::kSearxng;
+      c.search.endpoint = flags.searxng;
+      search = "SearXNG " + flags.searxng;
+    } else if (embedded && fs::is_directory(*embedded / "corpus")) {
+      // Nothing configured: search the embedded model's document corpus (index cached per user).
+      const fs::path index = default_index_path();
+      std::error_code ec;
+      if (!fs::exists(index, ec)) {
+        fs::create_directories(index.parent_path(), ec);
+        auto built = tools::browser::build_local_index(*embedded / "corpus", index);
+        if (built.ok()) say("built search index " + index.string() + " (" + std::to_string(built->documents) + " documents)");
+      }
+      if (fs::exists(index, ec)) {
+        c.search.kind = tools::browser::SearchProviderKind::kLocal;
+        c.search.index_path = index;
+        search = "local index of " + (*embedded / "corpus").string();
+      }
+    }
+    if (tokenizer) {
+      std::shared_ptr<const model::Tokenizer> tok = tokenizer;
+      c.count_tokens = [tok](std::string_view text) { return tok->encode(text).size(); };
+    }
+    auto t = tools::browser::make_browser_tool(c);
+    if (t.ok()) {
+      out.browser = t->get();
+      ALLTOOLS_RETURN_IF_ERROR(out.dispatcher.add(std::move(t).value()));
+      out.status.push_back("simple_browser: " + std::string(policies::approval_name(approval(p, "simple_browser"))) +
+                                "; search: " + search);
+    } else {
+      out.status.push_back("simple_browser: unavailable: " + t.error().message);
+    }
+  } else {
+    out.status.push_back("simple_browser: disabled by policy");
   }
-  if (detected && from_flag && *detected != *from_flag)
-    return usage("the chat template in " + named_folder + " is the " +
-                 std::string(protocol::format_name(*detected)) + " format, but --format " + flag + " was given");
-  if (detected) return *detected;
-  return from_flag.value_or(protocol::Format::kGlm4);
+
+  if (p.enabled("cogview")) {
+    tools::image::ImageConfig c;
+    if (!flags.image_config.is_null()) {
+      ALLTOOLS_ASSIGN_OR_RETURN(c, tools::image::parse_image_config(flags.image_config));
+    }
+    ALLTOOLS_RETURN_IF_ERROR(out.dispatcher.add(tools::image::make_image_tool(c)));
+    out.status.push_back("cogview: " + std::string(policies::approval_name(approval(p, "cogview"))) +
+                              "; backend " + std::string(tools::image::backend_name(c.backend)) + " at " +
+                              (c.base_url.empty() ? tools::image::default_base_url(c.backend) : c.base_url));
+  } else {
+    out.status.push_back("cogview: disabled by policy");
+  }
+
+  if (!flags.function_manifests.empty() || !flags.mcp_config.empty() || !flags.python_plugins.empty()) {
+    // Function tools own what they need (executables are re-run per call; MCP clients are shared_ptrs).
+    out.functions = std::make_unique<tools::functions::FunctionRegistry>();
+    tools::functions::FunctionRegistry& registry = *out.functions;
+    for (const auto& m : flags.function_manifests) {
+      Status s = registry.load_manifest(m);
+      if (!s.ok()) return s.error().context("--functions " + m);
+    }
+    if (!flags.mcp_config.empty()) {
+      Status s = registry.load_mcp_config(flags.mcp_config);
+      if (!s.ok()) return s.error().context("--mcp " + flags.mcp_config);
+    }
+    for (const auto& plugin : flags.python_plugins) {
+      Status s = python::load_python_plugin(plugin, registry);
+      if (!s.ok()) return s.error().context("--plugin " + plugin);
+    }
+    for (auto& tool : registry.make_tools()) {
+      const std::string name = tool->spec().name;
+      if (!p.enabled(name)) {
+        out.status.push_back(name + ": function, disabled by policy");
+        continue;
+      }
+      Status s = out.dispatcher.add(std::move(tool));
+      if (!s.ok()) return s.error();
+      out.status.push_back(name + ": function, " + std::string(policies::approval_name(approval(p, name))));
+    }
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -253,6 +358,54 @@ std::optional<fs::path> embedded_model_dir() {
   return std::nullopt;
 }
 
+Result<ModelSource> model_source(const AgentFlags& flags) {
+  const std::optional<fs::path> embedded = embedded_model_dir();
+  ModelSource source;
+  if (!flags.endpoint.empty()) {
+    source.tokenizer = flags.tokenizer;
+    if (source.tokenizer.empty() && !flags.model_dir.empty()) source.tokenizer = flags.model_dir;
+    if (source.tokenizer.empty() && embedded) source.tokenizer = embedded->string();
+    if (source.tokenizer.empty())
+      return usage("--endpoint needs a GLM-4 tokenizer to render prompts: pass --tokenizer PATH "
+                   "(a tokenizer.model / tokenizer.json or a model folder)");
+    return source;
+  }
+  source.model_dir = flags.model_dir;
+  if (source.model_dir.empty() && embedded) source.model_dir = embedded->string();
+  if (source.model_dir.empty())
+    return make_error(ErrorCode::kNotFound,
+                      "no model: pass --model DIR (a GLM-4 checkpoint folder with config.json, safetensors and "
+                      "tokenizer.model, e.g. glm-4-9b-chat), or --endpoint URL for an OpenAI-compatible server "
+                      "(vLLM/SGLang) with --api-key-env VAR; or set \"model\"/\"endpoint\" in " +
+                          config_path().string() + ". The embedded default model (models/" + kEmbeddedModelName +
+                          ") was not found next to this binary.");
+  source.tokenizer = source.model_dir;
+  return source;
+}
+
+Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std::string& path) {
+  auto t = model::load_tokenizer(path);
+  if (!t.ok()) return t.error();
+  return std::shared_ptr<const model::Tokenizer>(std::move(t).value());
+}
+
+Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag) {
+  std::optional<protocol::Format> from_flag;
+  if (!flag.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(protocol::Format f, protocol::parse_format(flag));
+    from_flag = f;
+  }
+  std::optional<protocol::Format> detected;
+  if (!named_folder.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(detected, protocol::format_from_folder(named_folder));
+  }
+  if (detected && from_flag && *detected != *from_flag)
+    return usage("the chat template in " + named_folder + " is the " +
+                 std::string(protocol::format_name(*detected)) + " format, but --format " + flag + " was given");
+  if (detected) return *detected;
+  return from_flag.value_or(protocol::Format::kGlm4);
+}
+
 Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeParts parts, std::FILE* log) {
   auto rt = std::make_unique<Runtime>();
   auto say = [&](const std::string& line) {
@@ -276,30 +429,14 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
   const fs::path session_dir = rt->session ? rt->session->dir() : fs::temp_directory_path() / "alltools-tools";
 
   // Model and tokenizer.
-  std::optional<fs::path> embedded = embedded_model_dir();
   if (parts.model) {
-    if (!flags.endpoint.empty()) {
-      std::string tok = flags.tokenizer;
-      if (tok.empty() && !flags.model_dir.empty()) tok = flags.model_dir;
-      if (tok.empty() && embedded) tok = embedded->string();
-      if (tok.empty())
-        return usage("--endpoint needs a GLM-4 tokenizer to render prompts: pass --tokenizer PATH "
-                     "(a tokenizer.model / tokenizer.json or a model folder)");
-      ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(tok));
-      const std::string& named = flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer;
-      ALLTOOLS_ASSIGN_OR_RETURN(rt->format, choose_format(named, flags.format));
-    } else {
-      std::string dir = flags.model_dir;
-      if (dir.empty() && embedded) dir = embedded->string();
-      if (dir.empty())
-        return make_error(ErrorCode::kNotFound,
-                          "no model: pass --model DIR (a GLM-4 checkpoint folder with config.json, safetensors and "
-                          "tokenizer.model, e.g. glm-4-9b-chat), or --endpoint URL for an OpenAI-compatible server "
-                          "(vLLM/SGLang) with --api-key-env VAR; or set \"model\"/\"endpoint\" in " +
-                              config_path().string() + ". The embedded default model (models/" +
-                              kEmbeddedModelName + ") was not found next to this binary.");
-      ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(dir));
-      ALLTOOLS_ASSIGN_OR_RETURN(rt->format, choose_format(flags.model_dir, flags.format));
+    ALLTOOLS_ASSIGN_OR_RETURN(const ModelSource source, model_source(flags));
+    ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(source.tokenizer));
+    // The folder the user named decides the format (the embedded model's is GLM-4).
+    const std::string& named = flags.endpoint.empty() || flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer;
+    ALLTOOLS_ASSIGN_OR_RETURN(rt->format, choose_format(named, flags.format));
+    if (flags.endpoint.empty()) {
+      const std::string& dir = source.model_dir;
       model::CpuModelOptions o;
       o.threads = flags.threads;
       say("loading model " + dir + (flags.device == "cuda" ? " on the GPU …" : " …"));
@@ -317,158 +454,13 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
   }
 
   // Tools, in the order the reference prompt lists them, then user functions.
-  const policies::Policy& p = rt->policy;
-  if (p.enabled("python")) {
-    tools::PythonToolConfig c;
-    c.session_dir = session_dir;
-    c.cell_timeout = std::chrono::seconds(static_cast<long>(p.sandbox.wall_seconds + 0.5));
-    c.limits.memory_bytes = static_cast<std::uint64_t>(p.sandbox.memory_mb) << 20;
-    c.limits.max_pids = static_cast<int>(p.sandbox.pids);
-    c.limits.cpu_time_budget = std::chrono::seconds(p.sandbox.cpu_seconds);
-    c.limits.tmpfs_bytes = static_cast<std::uint64_t>(p.sandbox.disk_mb) << 20;
-    c.limits.file_size_bytes = static_cast<std::uint64_t>(p.sandbox.disk_mb) << 20;
-    auto t = tools::make_python_tool(c);
-    if (t.ok()) {
-      ALLTOOLS_RETURN_IF_ERROR(rt->dispatcher.add(std::move(t).value()));
-      rt->tool_status.push_back("python: " + std::string(policies::approval_name(approval(p, "python"))));
-    } else {
-      rt->tool_status.push_back("python: unavailable: " + t.error().message);
-    }
-  } else {
-    rt->tool_status.push_back("python: disabled by policy");
-  }
-
-  if (p.enabled("simple_browser")) {
-    tools::browser::BrowserConfig c;
-    c.network.allow_loopback = p.browser.allow_private_addresses;
-    c.network.allow_private = p.browser.allow_private_addresses;
-    for (const auto& h : p.browser.allow_hosts) c.network.allowed_hosts.push_back(strip_wildcard(h));
-    for (const auto& h : p.browser.deny_hosts) c.network.denied_hosts.push_back(strip_wildcard(h));
-    c.network.allowed_cidrs = flags.browser_allow_cidrs;
-    if (!flags.browser_allow_cidrs.empty()) c.network.allowed_ports.clear();
-    c.limits.max_body_bytes = static_cast<std::size_t>(p.browser.max_page_bytes);
-    c.limits.request_timeout = std::chrono::milliseconds(static_cast<long>(p.browser.fetch_timeout_seconds * 1000));
-    std::string search = "none configured (use --search-index FILE or --searxng URL)";
-    if (!flags.search_index.empty()) {
-      c.search.kind = tools::browser::SearchProviderKind::kLocal;
-      c.search.index_path = flags.search_index;
-      search = "local index " + flags.search_index;
-    } else if (!flags.searxng.empty()) {
-      c.search.kind = tools::browser::SearchProviderKind::kSearxng;
-      c.search.endpoint = flags.searxng;
-      search = "SearXNG " + flags.searxng;
-    } else if (embedded && fs::is_directory(*embedded / "corpus")) {
-      // Nothing configured: search the embedded model's document corpus (index cached per user).
-      const fs::path index = default_index_path();
-      std::error_code ec;
-      if (!fs::exists(index, ec)) {
-        fs::create_directories(index.parent_path(), ec);
-        auto built = tools::browser::build_local_index(*embedded / "corpus", index);
-        if (built.ok()) say("built search index " + index.string() + " (" + std::to_string(built->documents) + " documents)");
-      }
-      if (fs::exists(index, ec)) {
-        c.search.kind = tools::browser::SearchProviderKind::kLocal;
-        c.search.index_path = index;
-        search = "local index of " + (*embedded / "corpus").string();
-      }
-    }
-    if (rt->tokenizer) {
-      std::shared_ptr<const model::Tokenizer> tok = rt->tokenizer;
-      c.count_tokens = [tok](std::string_view text) { return tok->encode(text).size(); };
-    }
-    auto t = tools::browser::make_browser_tool(c);
-    if (t.ok()) {
-      rt->browser = t->get();
-      ALLTOOLS_RETURN_IF_ERROR(rt->dispatcher.add(std::move(t).value()));
-      rt->tool_status.push_back("simple_browser: " + std::string(policies::approval_name(approval(p, "simple_browser"))) +
-                                "; search: " + search);
-    } else {
-      rt->tool_status.push_back("simple_browser: unavailable: " + t.error().message);
-    }
-  } else {
-    rt->tool_status.push_back("simple_browser: disabled by policy");
-  }
-
-  if (p.enabled("cogview")) {
-    tools::image::ImageConfig c;
-    if (!flags.image_config.is_null()) {
-      ALLTOOLS_ASSIGN_OR_RETURN(c, tools::image::parse_image_config(flags.image_config));
-    }
-    ALLTOOLS_RETURN_IF_ERROR(rt->dispatcher.add(tools::image::make_image_tool(c)));
-    rt->tool_status.push_back("cogview: " + std::string(policies::approval_name(approval(p, "cogview"))) +
-                              "; backend " + std::string(tools::image::backend_name(c.backend)) + " at " +
-                              (c.base_url.empty() ? tools::image::default_base_url(c.backend) : c.base_url));
-  } else {
-    rt->tool_status.push_back("cogview: disabled by policy");
-  }
-
-  if (!flags.function_manifests.empty() || !flags.mcp_config.empty() || !flags.python_plugins.empty()) {
-    // Function tools own what they need (executables are re-run per call; MCP clients are shared_ptrs).
-    rt->functions = std::make_unique<tools::functions::FunctionRegistry>();
-    tools::functions::FunctionRegistry& registry = *rt->functions;
-    for (const auto& m : flags.function_manifests) {
-      Status s = registry.load_manifest(m);
-      if (!s.ok()) return s.error().context("--functions " + m);
-    }
-    if (!flags.mcp_config.empty()) {
-      Status s = registry.load_mcp_config(flags.mcp_config);
-      if (!s.ok()) return s.error().context("--mcp " + flags.mcp_config);
-    }
-    for (const auto& plugin : flags.python_plugins) {
-      Status s = python::load_python_plugin(plugin, registry);
-      if (!s.ok()) return s.error().context("--plugin " + plugin);
-    }
-    for (auto& tool : registry.make_tools()) {
-      const std::string name = tool->spec().name;
-      if (!p.enabled(name)) {
-        rt->tool_status.push_back(name + ": function, disabled by policy");
-        continue;
-      }
-      Status s = rt->dispatcher.add(std::move(tool));
-      if (!s.ok()) return s.error();
-      rt->tool_status.push_back(name + ": function, " + std::string(policies::approval_name(approval(p, name))));
-    }
-  }
+  ALLTOOLS_RETURN_IF_ERROR(add_tools(flags, rt->policy, session_dir, rt->tokenizer,
+                                    ToolTargets{rt->dispatcher, rt->browser, rt->functions, rt->tool_status}, log));
 
   // Remote model last: chat mode needs the tool list.
   if (parts.model && !flags.endpoint.empty()) {
-    model::RemoteOptions o;
-    o.endpoint = flags.endpoint;
-    o.model = flags.remote_model;
-    o.mode = flags.remote_mode == "chat" ? model::RemoteOptions::Mode::kChat : model::RemoteOptions::Mode::kCompletion;
-    if (!flags.api_key_env.empty()) {
-      const char* key = std::getenv(flags.api_key_env.c_str());
-      if (key == nullptr || key[0] == '\0')
-        return usage("--api-key-env " + flags.api_key_env + ": that environment variable is not set");
-      o.api_key = key;
-    }
-    if (o.mode == model::RemoteOptions::Mode::kChat) {
-      const auto specs = rt->dispatcher.specs();
-      for (const auto& s : specs) o.chat_tools.push_back(json(protocol::tool_function(s)));
-    }
-    if (o.mode == model::RemoteOptions::Mode::kChat && rt->format == protocol::Format::kGlm45) {
-      std::shared_ptr<const model::Tokenizer> tok = rt->tokenizer;
-      const auto specs = rt->dispatcher.specs();
-      o.chat_messages = [tok, specs](std::span<const model::TokenId> tokens) {
-        return protocol::glm45::chat_messages(tokens, *tok, specs);
-      };
-      o.chat_reply_format = protocol::glm45::chat_reply_format<model::ChatReplyFormat>;
-    } else if (o.mode == model::RemoteOptions::Mode::kChat) {
-      const auto specs = rt->dispatcher.specs();
-      o.body_to_arguments = [specs](std::string_view tool, std::string_view body) -> std::string {
-        auto args = protocol::glm4::tool_call_arguments({std::string(tool), std::string(body)}, specs);
-        return args.ok() ? args->dump() : std::string(body);
-      };
-      o.arguments_to_body = [specs](std::string_view tool, std::string_view arguments) -> std::string {
-        json args = json::parse(arguments, nullptr, false);
-        tools::ToolSpec::Kind kind = tools::ToolSpec::Kind::kFunction;
-        for (const auto& s : specs)
-          if (s.name == tool) kind = s.kind;
-        if (args.is_discarded()) return std::string(arguments);
-        auto body = protocol::glm4::format_tool_call_body(tool, args, kind);
-        return body.ok() ? *body : std::string(arguments);
-      };
-    }
+    ALLTOOLS_ASSIGN_OR_RETURN(model::RemoteOptions o,
+                              remote_options(flags, rt->dispatcher.specs(), rt->format, rt->tokenizer));
     ALLTOOLS_ASSIGN_OR_RETURN(rt->model, model::make_remote_model(std::move(o), rt->tokenizer));
     rt->model_description = "remote " + flags.endpoint + " (" + flags.remote_mode + " mode, " +
                             std::string(protocol::format_name(rt->format)) + " format)";
@@ -476,9 +468,69 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
   return rt;
 }
 
+Result<model::RemoteOptions> remote_options(const AgentFlags& flags, std::span<const tools::ToolSpec> tool_specs,
+                                            protocol::Format format,
+                                            std::shared_ptr<const model::Tokenizer> tokenizer) {
+  model::RemoteOptions o;
+  o.endpoint = flags.endpoint;
+  o.model = flags.remote_model;
+  o.mode = flags.remote_mode == "chat" ? model::RemoteOptions::Mode::kChat : model::RemoteOptions::Mode::kCompletion;
+  if (!flags.api_key_env.empty()) {
+    const char* key = std::getenv(flags.api_key_env.c_str());
+    if (key == nullptr || key[0] == '\0')
+      return usage("--api-key-env " + flags.api_key_env + ": that environment variable is not set");
+    o.api_key = key;
+  }
+  if (o.mode != model::RemoteOptions::Mode::kChat) return o;
+  for (const auto& s : tool_specs) o.chat_tools.push_back(json(protocol::tool_function(s)));
+  const std::vector<tools::ToolSpec> specs(tool_specs.begin(), tool_specs.end());
+  if (format == protocol::Format::kGlm45) {
+    if (!tokenizer) return usage("the GLM-4.5 format in chat mode needs a tokenizer");
+    o.chat_messages = [tokenizer, specs](std::span<const model::TokenId> tokens) {
+      return protocol::glm45::chat_messages(tokens, *tokenizer, specs);
+    };
+    o.chat_reply_format = protocol::glm45::chat_reply_format<model::ChatReplyFormat>;
+  } else {
+    o.body_to_arguments = [specs](std::string_view tool, std::string_view body) -> std::string {
+      auto args = protocol::glm4::tool_call_arguments({std::string(tool), std::string(body)}, specs);
+      return args.ok() ? args->dump() : std::string(body);
+    };
+    o.arguments_to_body = [specs](std::string_view tool, std::string_view arguments) -> std::string {
+      json args = json::parse(arguments, nullptr, false);
+      tools::ToolSpec::Kind kind = tools::ToolSpec::Kind::kFunction;
+      for (const auto& s : specs)
+        if (s.name == tool) kind = s.kind;
+      if (args.is_discarded()) return std::string(arguments);
+      auto body = protocol::glm4::format_tool_call_body(tool, args, kind);
+      return body.ok() ? *body : std::string(arguments);
+    };
+  }
+  return o;
+}
+
+ToolSet::ToolSet() = default;
+ToolSet::~ToolSet() = default;
+
+Result<std::unique_ptr<ToolSet>> build_tool_set(const AgentFlags& flags, const policies::Policy& policy,
+                                                const fs::path& session_dir,
+                                                const std::shared_ptr<const model::Tokenizer>& tokenizer) {
+  auto set = std::make_unique<ToolSet>();
+  ALLTOOLS_RETURN_IF_ERROR(add_tools(flags, policy, session_dir, tokenizer,
+                                     ToolTargets{set->dispatcher, set->browser, set->functions, set->status},
+                                     nullptr));
+  return set;
+}
+
 agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flags) {
+  agent::AgentOptions o = agent_options(runtime.policy, flags);
+  if (runtime.session) o.session_dir = runtime.session->dir();
+  o.format = runtime.format;
+  return o;
+}
+
+agent::AgentOptions agent_options(const policies::Policy& runtime_policy, const AgentFlags& flags) {
   agent::AgentOptions o;
-  const policies::StepLimits& l = runtime.policy.limits;
+  const policies::StepLimits& l = runtime_policy.limits;
   o.limits.tool_calls_per_turn = l.tool_calls_per_turn;
   o.limits.turn_seconds = l.turn_seconds;
   o.limits.tool_call_seconds = l.tool_call_seconds;
@@ -489,9 +541,8 @@ agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flag
   o.sampling.temperature = flags.temperature;
   o.constrain_tool_names = flags.constrain_tool_names;
   o.constrain_arguments = flags.constrain_arguments;
-  o.format = runtime.format;
   o.show_reasoning = flags.show_reasoning;
-  const policies::Policy policy = runtime.policy;
+  const policies::Policy policy = runtime_policy;
   o.permission = [policy](std::string_view tool) {
     switch (policy.approval_for(tool)) {
       case policies::Approval::kAllow: return agent::Permission::kAllow;
@@ -500,7 +551,6 @@ agent::AgentOptions agent_options(const Runtime& runtime, const AgentFlags& flag
     }
     return agent::Permission::kDeny;
   };
-  if (runtime.session) o.session_dir = runtime.session->dir();
   return o;
 }
 
