@@ -15,7 +15,7 @@
 #include "apps/runtime/wiring.h"
 #include "apps/serve/run_workspace.h"
 #include "apps/serve/server.h"
-#include "model/cuda/cuda_model.h"
+#include "model/cpu/cpu_sequence_pool.h"
 #include "model/pool/factory_pool.h"
 #include "model/remote/remote_model.h"
 #include "model/scripted/scripted_model.h"
@@ -37,6 +37,9 @@ struct ServeFlags {
   std::size_t max_body_bytes = 4u << 20;
   std::string model_id;
   std::string workspaces_dir;
+  std::string synthetic;  // --synthetic SPEC: random weights of a preset's shapes (benchmarks, load tests)
+  long kv_budget_mb = 0;  // 0 = no limit
+  int max_parked = 16;
   std::string scripted;  // tests: a JSON array of replies played by scripted models instead of a real one
   bool no_runs = false;
 };
@@ -60,6 +63,9 @@ const char* kServeHelp =
     "  --model-id ID           the id /v1/models reports (default: the model folder's name)\n"
     "  --workspaces DIR        where runs get their folders (default: $TMPDIR/alltools-serve-PID)\n"
     "  --no-runs               disable POST /v1/alltools/runs\n"
+    "  --kv-budget-mb N        KV-cache memory of all sequences, parked ones included (default: no limit)\n"
+    "  --max-parked N          finished conversations' caches kept for prefix reuse (default 16)\n"
+    "  --synthetic SPEC        random weights of a preset's shapes, e.g. glm4-9b:layers=4 (benchmarks)\n"
     "  --policy FILE           the policy runs follow (tools, sandbox limits); see below\n\n";
 
 Result<ServeFlags> take_serve_flags(int argc, char** argv, std::vector<char*>* rest) {
@@ -93,14 +99,17 @@ Result<ServeFlags> take_serve_flags(int argc, char** argv, std::vector<char*>* r
     else if (a == "--model-id") { ALLTOOLS_ASSIGN_OR_RETURN(f.model_id, value()); }
     else if (a == "--workspaces") { ALLTOOLS_ASSIGN_OR_RETURN(f.workspaces_dir, value()); }
     else if (a == "--scripted") { ALLTOOLS_ASSIGN_OR_RETURN(f.scripted, value()); }
+    else if (a == "--synthetic") { ALLTOOLS_ASSIGN_OR_RETURN(f.synthetic, value()); }
+    else if (a == "--kv-budget-mb") { ALLTOOLS_ASSIGN_OR_RETURN(f.kv_budget_mb, integer(0, 1L << 24)); }
+    else if (a == "--max-parked") { ALLTOOLS_ASSIGN_OR_RETURN(long n, integer(0, 4096)); f.max_parked = static_cast<int>(n); }
     else if (a == "--no-runs") f.no_runs = true;
     else rest->push_back(argv[i]);
   }
   return f;
 }
 
-// The pool behind the server: scripted models (tests), one remote model per sequence (--endpoint), or one CPU
-// model per sequence over the same mapped weights (the embedded model / --model DIR).
+// The pool behind the server: scripted models (tests), one remote model per sequence (--endpoint; the remote
+// server batches), or the CPU backend's continuous-batching pool (the embedded model, --model DIR, --synthetic).
 Result<std::unique_ptr<model::SequencePool>> make_pool(const AgentFlags& flags, const ServeFlags& sf,
                                                        const std::shared_ptr<const model::Tokenizer>& tokenizer,
                                                        const ModelSource& source) {
@@ -138,23 +147,34 @@ Result<std::unique_ptr<model::SequencePool>> make_pool(const AgentFlags& flags, 
   }
   if (flags.device == "cuda")
     return make_error(ErrorCode::kUnsupported,
-                      "--device cuda: alltools serve runs local models on the CPU in this build (the batched "
-                      "sequence pool is CPU-only); serve a GPU model with vLLM/SGLang and pass --endpoint URL");
+                      "--device cuda: alltools serve batches local models on the CPU only in this build (the "
+                      "continuous-batching sequence pool has no GPU backend yet); serve a GPU model with "
+                      "vLLM/SGLang and pass --endpoint URL, or drop --device");
+  // The embedded model, --model DIR or --synthetic: continuous batching over one set of weights.
   model::CpuModelOptions o;
-  o.threads = flags.threads > 0 ? flags.threads : 1;  // one thread per sequence: sequences run side by side
-  auto probe = model::open_local_model(source.model_dir, "cpu", o);
-  if (!probe.ok()) return probe.error().context("model " + source.model_dir);
-  model::ModelInfo info = (*probe)->info();
-  const std::string dir = source.model_dir;
-  auto factory = [dir, o]() -> Result<std::unique_ptr<model::LanguageModel>> {
-    auto m = model::open_local_model(dir, "cpu", o);
-    if (!m.ok()) return m.error();
-    return std::unique_ptr<model::LanguageModel>(std::move(m).value());
-  };
-  return std::unique_ptr<model::SequencePool>(std::make_unique<model::FactoryPool>(info, factory, sf.max_sessions));
+  o.threads = flags.threads;
+  model::SequencePoolOptions po;
+  po.max_sequences = sf.max_sessions;
+  po.kv_budget = static_cast<std::uint64_t>(sf.kv_budget_mb) << 20;
+  po.max_parked = sf.max_parked;
+  if (!sf.synthetic.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(model::SyntheticSpec spec, model::parse_synthetic_spec(sf.synthetic));
+    return model::open_cpu_sequence_pool(spec, o, po);
+  }
+  auto pool = model::open_cpu_sequence_pool(source.model_dir, o, po);
+  if (!pool.ok()) return pool.error().context("model " + source.model_dir);
+  return pool;
 }
 
 int run_serve(int argc, char** argv) {
+  // Blocked before any thread starts (the pool's scheduler, the server's workers inherit the mask), so that only
+  // sigwait() below receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
   std::vector<char*> rest;
   auto sf = take_serve_flags(argc, argv, &rest);
   if (!sf.ok()) {
@@ -181,6 +201,7 @@ int run_serve(int argc, char** argv) {
   };
   auto source = model_source(*flags);
   if (!source.ok()) return fail(source.error());
+  if (!sf->synthetic.empty() && !flags->tokenizer.empty()) source->tokenizer = flags->tokenizer;
   auto tokenizer = load_shared_tokenizer(source->tokenizer);
   if (!tokenizer.ok()) return fail(tokenizer.error());
   policies::Policy policy = policies::default_policy();
@@ -191,6 +212,11 @@ int run_serve(int argc, char** argv) {
   }
   auto pool = make_pool(*flags, *sf, *tokenizer, *source);
   if (!pool.ok()) return fail(pool.error());
+  if ((*tokenizer)->vocab_size() > (*pool)->info().vocab_size)
+    return fail(make_error(ErrorCode::kInvalidArgument,
+                           "the tokenizer (" + std::to_string((*tokenizer)->vocab_size()) +
+                               " ids) does not fit the model's vocabulary (" +
+                               std::to_string((*pool)->info().vocab_size) + "): pass --tokenizer PATH"));
 
   serve::ServerOptions so;
   so.host = sf->host;
@@ -223,13 +249,7 @@ int run_serve(int argc, char** argv) {
   auto server = serve::Server::create(so, backend);
   if (!server.ok()) return fail(server.error());
 
-  // Signals go to a waiting thread, which stops the server; the main thread serves.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM go to a waiting thread, which stops the server; the main thread serves.
   serve::Server* s = server->get();
   std::thread waiter([set, s] {
     int sig = 0;
