@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/serve/server.h"
-#include "model/cuda/cuda_model.h"
+#include "model/cpu/cpu_sequence_pool.h"
 #include "model/pool/factory_pool.h"
 #include "model/scripted/scripted_model.h"
 #include "model/tokenizer.h"
@@ -33,16 +33,13 @@ std::shared_ptr<const model::Tokenizer> tokenizer() {
   return t;
 }
 
-std::unique_ptr<model::FactoryPool> embedded_pool(int max_sequences) {
-  model::CpuModelOptions o;
-  o.threads = 1;
-  auto probe = model::open_local_model(kModelDir, "cpu", o);
-  ALLTOOLS_CHECK_MSG(probe.ok(), "embedded model");
-  return std::make_unique<model::FactoryPool>((*probe)->info(), [o]() -> Result<std::unique_ptr<model::LanguageModel>> {
-    auto m = model::open_local_model(kModelDir, "cpu", o);
-    if (!m.ok()) return m.error();
-    return std::unique_ptr<model::LanguageModel>(std::move(m).value());
-  }, max_sequences);
+// The CPU backend's continuous-batching pool over the embedded model (what `alltools serve` runs).
+std::unique_ptr<model::SequencePool> embedded_pool(int max_sequences) {
+  model::SequencePoolOptions po;
+  po.max_sequences = max_sequences;
+  auto pool = model::open_cpu_sequence_pool(kModelDir, model::CpuModelOptions{}, po);
+  ALLTOOLS_CHECK_MSG(pool.ok(), "embedded model pool");
+  return std::move(pool).value();
 }
 
 // Every sequence plays `replies` from the start; token_delay slows each token (for disconnect tests).
