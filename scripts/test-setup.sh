@@ -13,3 +13,13 @@ else
   echo "test-setup: installing MCP test servers into $mcp_dir"
   (cd "$mcp_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# --- serve (issue 14): the official openai npm client for tests/serve (pinned in tests/serve/npm/package.json +
+# package-lock.json; node_modules is gitignored).
+serve_dir="$root/tests/serve/npm"
+if [ -f "$serve_dir/node_modules/openai/package.json" ]; then
+  echo "test-setup: openai npm client present"
+else
+  echo "test-setup: installing the openai npm client into $serve_dir"
+  (cd "$serve_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
