@@ -77,6 +77,7 @@ void sse_headers(httplib::Response& res) {
 
 // Prompt, generation and reply of one chat request; shared by the handler and its stream provider.
 struct ChatJob {
+  std::shared_ptr<void> flight;  // Server::track_request(); released last
   std::optional<ApiKeys::Slot> slot;
   std::unique_ptr<model::LanguageModel> seq;
   ChatRequest request;
@@ -120,6 +121,7 @@ ApiError generation_error(const Error& e) {
 
 void Server::handle_chat(const httplib::Request& req, httplib::Response& res) {
   auto job = std::make_shared<ChatJob>();
+  job->flight = track_request();
   {
     auto auth = authorize(req);
     if (auto* e = std::get_if<ApiError>(&auth)) return send_error(res, *e);
@@ -259,6 +261,7 @@ void Server::handle_chat(const httplib::Request& req, httplib::Response& res) {
 namespace {
 
 struct CompletionJob {
+  std::shared_ptr<void> flight;  // Server::track_request(); released last
   std::optional<ApiKeys::Slot> slot;
   std::unique_ptr<model::LanguageModel> seq;
   CompletionRequest request;
@@ -280,6 +283,7 @@ struct CompletionOutcome {
 
 void Server::handle_completion(const httplib::Request& req, httplib::Response& res) {
   auto job = std::make_shared<CompletionJob>();
+  job->flight = track_request();
   {
     auto auth = authorize(req);
     if (auto* e = std::get_if<ApiError>(&auth)) return send_error(res, *e);

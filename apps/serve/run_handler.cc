@@ -13,6 +13,7 @@ namespace {
 using nlohmann::json;
 
 struct RunJob {
+  std::shared_ptr<void> flight;  // Server::track_request(); released last
   explicit RunJob(std::atomic<int>& counter) : active(counter) { active.fetch_add(1); }
   ~RunJob() {
     agent.reset();      // before the sequence and the tools it uses
@@ -52,6 +53,7 @@ void Server::handle_run(const httplib::Request& req, httplib::Response& res) {
     return send_error(res, ApiError{404, "server-side runs are not enabled on this server", "invalid_request_error",
                                     "", "not_found", 0});
   auto job = std::make_shared<RunJob>(runs_active_);
+  job->flight = track_request();
   {
     auto auth = authorize(req);
     if (auto* e = std::get_if<ApiError>(&auth)) return send_error(res, *e);

@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include <malloc.h>
+
 #include <thread>
 
 namespace alltools::serve {
@@ -59,7 +61,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, ServerBack
   http.set_payload_max_length(s->options_.max_body_bytes);
   http.set_read_timeout(std::chrono::seconds(30));
   http.set_write_timeout(std::chrono::seconds(30));
-  http.set_keep_alive_timeout(5);
+  // The first request of a connection must arrive within this (a starved client under load can take seconds).
+  http.set_keep_alive_timeout(30);
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     ApiError e = status_error(500);
     try {
@@ -166,6 +169,18 @@ std::variant<std::unique_ptr<model::LanguageModel>, ApiError> Server::admit(std:
   return out;
 }
 
+std::shared_ptr<void> Server::track_request() {
+  in_flight_.fetch_add(1);
+  return std::shared_ptr<void>(nullptr, [this](void*) {
+    if (in_flight_.fetch_sub(1) != 1) return;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t last = last_trim_ms_.load();
+    if (now - last >= 1000 && last_trim_ms_.compare_exchange_strong(last, now)) ::malloc_trim(0);
+  });
+}
+
 void Server::handle_health(httplib::Response& res) {
   const model::SequencePoolStats st = backend_.pool->stats();
   json j = {{"status", "ok"},
@@ -175,6 +190,7 @@ void Server::handle_health(httplib::Response& res) {
             {"sequences_parked", st.parked},
             {"kv_bytes", st.kv_bytes},
             {"waiting", waiting_.load()},
+            {"in_flight", in_flight_.load()},
             {"runs_active", runs_active_.load()},
             {"workspaces_live", live_workspaces()},
             {"requests", requests_.load()}};

@@ -83,6 +83,10 @@ class Server {
   Status run();
   void stop();
 
+  // Counts a request in flight while the returned token lives. When the last one in flight ends, freed heap
+  // memory goes back to the OS (malloc_trim, at most once a second): a long-running server's RSS follows its load.
+  std::shared_ptr<void> track_request();
+
   // Counters (also in GET /health).
   int runs_active() const { return runs_active_.load(); }
   int waiting() const { return waiting_.load(); }
@@ -109,6 +113,8 @@ class Server {
   std::atomic<int> waiting_{0};
   std::atomic<int> runs_active_{0};
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<std::int64_t> last_trim_ms_{0};
   std::once_flag answer_starts_once_;
   std::vector<model::TokenId> answer_starts_;
 };
