@@ -74,7 +74,9 @@ TEST(RobustParaphrases, TenDevTasksSucceedThroughTheRealLoop) {
                                                                                                       : "answer_ok";
     EXPECT_TRUE(r.value("tool_ok", false)) << r.dump();
     EXPECT_TRUE(r.value(key, false)) << r.dump();
-    if (kind == "research") EXPECT_TRUE(r.value("answer_ok", false)) << r.dump();
+    if (kind == "research") {
+      EXPECT_TRUE(r.value("answer_ok", false)) << r.dump();
+    }
   }
   fs::remove_all(dir);
 }
