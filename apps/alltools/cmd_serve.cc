@@ -204,6 +204,14 @@ int run_serve(int argc, char** argv) {
   if (!sf->synthetic.empty() && !flags->tokenizer.empty()) source->tokenizer = flags->tokenizer;
   auto tokenizer = load_shared_tokenizer(source->tokenizer);
   if (!tokenizer.ok()) return fail(tokenizer.error());
+  // The chat endpoint and server-side runs render the GLM-4 template; a GLM-4.5 folder is refused, not misread.
+  auto format = choose_format(flags->endpoint.empty() ? flags->model_dir : flags->tokenizer, flags->format);
+  if (!format.ok()) return fail(format.error());
+  if (*format != protocol::Format::kGlm4)
+    return fail(make_error(ErrorCode::kUnsupported,
+                           std::string("alltools serve speaks the GLM-4 format only; this model uses the ") +
+                               std::string(protocol::format_name(*format)) +
+                               " format (use alltools run --format for it, or serve it with vLLM/SGLang)"));
   policies::Policy policy = policies::default_policy();
   if (!flags->policy_file.empty()) {
     auto p = policies::load_policy_file(flags->policy_file);

@@ -1,12 +1,16 @@
 #include "apps/serve/server.h"
 
-#include "apps/serve/run_workspace.h"
+#include <malloc.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <thread>
 
 #include <httplib.h>
 
-#include <malloc.h>
-
-#include <thread>
+#include "apps/serve/run_workspace.h"
 
 namespace alltools::serve {
 namespace {
@@ -96,6 +100,17 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, ServerBack
   });
   http.Get("/health", [self](const httplib::Request&, httplib::Response& res) { self->handle_health(res); });
 
+  // cpp-httplib listens with a backlog of 5 (compiled into Debian's library): 32 clients connecting at once
+  // overflowed the accept queue, the kernel fell back to SYN cookies and some connections were lost before a
+  // request reached us. The listening socket is caught here (the only socket these options are applied to) and
+  // listen() is called again with the system's maximum once it is bound. SO_REUSEADDR as usual, but not
+  // httplib's default SO_REUSEPORT, which would let a second server share the port silently.
+  auto listen_fd = std::make_shared<int>(-1);
+  http.set_socket_options([listen_fd](int fd) {
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    *listen_fd = fd;
+  });
   if (s->options_.port == 0) {
     s->port_ = http.bind_to_any_port(s->options_.host);
     if (s->port_ <= 0) return make_error(ErrorCode::kUnavailable, "cannot bind " + s->options_.host);
@@ -106,6 +121,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, ServerBack
                             " (in use, or not an address of this machine)");
     s->port_ = s->options_.port;
   }
+  if (*listen_fd >= 0 && ::listen(*listen_fd, SOMAXCONN) != 0)
+    return make_error(ErrorCode::kUnavailable, std::string("listen: ") + std::strerror(errno));
   return s;
 }
 

@@ -51,6 +51,15 @@ TEST_F(ServeE2E, RunAgainstServeSolvesAMathTask) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// The chat endpoint renders GLM-4 prompts: a GLM-4.5 model is refused at start with the reason, not misread.
+TEST_F(ServeE2E, RefusesTheGlm45FormatAtStart) {
+  std::string out;
+  const int code = run_command({kAlltools, "serve", "--port", "0", "--format", "glm45"}, &out, 60);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("GLM-4 format only"), std::string::npos) << out;
+  EXPECT_NE(out.find("glm45"), std::string::npos) << out;
+}
+
 TEST_F(ServeE2E, ServerSideRunStreamsStepsAndCleansUp) {
   ServeProcess server({kAlltools, "--workspaces", (dir_ / "workspaces").string()});
   httplib::Client c("127.0.0.1", server.port());
