@@ -62,7 +62,8 @@ Result<cpu::LoadedTransformer> build(const ModelConfig& config, const SourceFact
   const int threads = options.threads > 0 ? options.threads : cpu::available_cpus();
   auto pool = std::make_unique<cpu::ThreadPool>(threads);
   std::unique_ptr<cpu::TensorSource> source = make_source(*pool);
-  ALLTOOLS_ASSIGN_OR_RETURN(cpu::ModelWeights weights, cpu::load_weights(config, *source, options.weights, *pool));
+  ALLTOOLS_ASSIGN_OR_RETURN(cpu::ModelWeights weights, cpu::load_weights(config, *source, options.weights, *pool,
+                                                                             /*copy_mapped=*/!options.map_weights));
   source.reset();  // storage not referenced by the weights (converted or quantized tensors) goes now
   ModelInfo info;
   info.name = name;

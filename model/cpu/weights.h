@@ -56,6 +56,8 @@ class TensorSource {
   virtual ~TensorSource() = default;
   // The tensor `name` (the loader checks it against `shape`); errors name the file and tensor.
   virtual Result<TensorView> get(const std::string& name, const std::vector<std::int64_t>& shape) = 0;
+  // True when the views point into mapped files (page-cache pages), false for memory of the source's own.
+  virtual bool file_backed() const { return false; }
 };
 
 class CheckpointSource : public TensorSource {
@@ -64,6 +66,7 @@ class CheckpointSource : public TensorSource {
   Result<TensorView> get(const std::string& name, const std::vector<std::int64_t>&) override {
     return checkpoint_.tensor(name);
   }
+  bool file_backed() const override { return true; }
 
  private:
   Checkpoint checkpoint_;
@@ -85,7 +88,10 @@ class SyntheticSource : public TensorSource {
 
 // Binds every tensor the architecture needs (names per ../shared/docs/glm4-protocol.md §6), checking dtypes
 // (F32/BF16/F16) and shapes, converting per `type`. The pool parallelises conversion and quantization.
+// copy_mapped: matrices kept in their stored format that decode streams (all but an untied embedding) are copied
+// from a file-backed source into anonymous memory advised for 2 MiB pages (see huge_page_copy in weights.cc);
+// false keeps them as views into the mapping (the CUDA upload, which reads them once).
 Result<ModelWeights> load_weights(const ModelConfig& config, TensorSource& source,
-                                  CpuModelOptions::WeightType type, ThreadPool& pool);
+                                  CpuModelOptions::WeightType type, ThreadPool& pool, bool copy_mapped = false);
 
 }  // namespace alltools::model::cpu
