@@ -122,14 +122,9 @@ ApiError generation_error(const Error& e) {
 void Server::handle_chat(const httplib::Request& req, httplib::Response& res) {
   auto job = std::make_shared<ChatJob>();
   job->flight = track_request();
-  {
-    auto auth = authorize(req);
-    if (auto* e = std::get_if<ApiError>(&auth)) return send_error(res, *e);
-    job->slot = std::move(std::get<0>(auth));
-  }
-  auto body = parse_json_body(req.body);
-  if (auto* e = std::get_if<ApiError>(&body)) return send_error(res, *e);
-  auto parsed = parse_chat_request(std::get<json>(body));
+  std::optional<json> body = open_request(req, res, &job->slot);
+  if (!body) return;
+  auto parsed = parse_chat_request(*body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   job->request = std::move(std::get<ChatRequest>(parsed));
   auto prompt = render_chat_prompt(job->request, template_);
@@ -284,14 +279,9 @@ struct CompletionOutcome {
 void Server::handle_completion(const httplib::Request& req, httplib::Response& res) {
   auto job = std::make_shared<CompletionJob>();
   job->flight = track_request();
-  {
-    auto auth = authorize(req);
-    if (auto* e = std::get_if<ApiError>(&auth)) return send_error(res, *e);
-    job->slot = std::move(std::get<0>(auth));
-  }
-  auto body = parse_json_body(req.body);
-  if (auto* e = std::get_if<ApiError>(&body)) return send_error(res, *e);
-  auto parsed = parse_completion_request(std::get<json>(body));
+  std::optional<json> body = open_request(req, res, &job->slot);
+  if (!body) return;
+  auto parsed = parse_completion_request(*body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   job->request = std::move(std::get<CompletionRequest>(parsed));
   const model::Tokenizer& tkn = *backend_.tokenizer;

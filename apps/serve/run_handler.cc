@@ -54,14 +54,9 @@ void Server::handle_run(const httplib::Request& req, httplib::Response& res) {
                                     "", "not_found", 0});
   auto job = std::make_shared<RunJob>(runs_active_);
   job->flight = track_request();
-  {
-    auto auth = authorize(req);
-    if (auto* e = std::get_if<ApiError>(&auth)) return send_error(res, *e);
-    job->slot = std::move(std::get<0>(auth));
-  }
-  auto body = parse_json_body(req.body);
-  if (auto* e = std::get_if<ApiError>(&body)) return send_error(res, *e);
-  auto parsed = parse_run_request(std::get<json>(body));
+  std::optional<json> body = open_request(req, res, &job->slot);
+  if (!body) return;
+  auto parsed = parse_run_request(*body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   job->request = std::move(std::get<RunRequest>(parsed));
   auto seq = admit({});

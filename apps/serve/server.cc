@@ -10,6 +10,7 @@
 
 #include <httplib.h>
 
+#include "apps/serve/openai_request.h"
 #include "apps/serve/run_workspace.h"
 
 namespace alltools::serve {
@@ -133,6 +134,22 @@ Status Server::run() {
 
 void Server::stop() {
   if (http_) http_->stop();
+}
+
+std::optional<json> Server::open_request(const httplib::Request& req, httplib::Response& res,
+                                         std::optional<ApiKeys::Slot>* slot) {
+  auto auth = authorize(req);
+  if (auto* e = std::get_if<ApiError>(&auth)) {
+    send_error(res, *e);
+    return std::nullopt;
+  }
+  *slot = std::move(std::get<0>(auth));
+  auto body = parse_json_body(req.body);
+  if (auto* e = std::get_if<ApiError>(&body)) {
+    send_error(res, *e);
+    return std::nullopt;
+  }
+  return std::move(std::get<json>(body));
 }
 
 std::variant<std::optional<ApiKeys::Slot>, ApiError> Server::authorize(const httplib::Request& req) {

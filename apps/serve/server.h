@@ -23,6 +23,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
+
+#include <nlohmann/json.hpp>
 
 #include "apps/serve/api_error.h"
 #include "apps/serve/api_keys.h"
@@ -96,6 +99,10 @@ class Server {
   Server(ServerOptions options, ServerBackend backend, protocol::glm4::ChatTemplate chat_template);
   // The key slot of an authorised request, or the error to answer.
   std::variant<std::optional<ApiKeys::Slot>, ApiError> authorize(const httplib::Request& req);
+  // The first steps of every POST endpoint: the key (its concurrency slot goes to *slot) and the body parsed as
+  // JSON. On failure the error has been sent and the result is empty.
+  std::optional<nlohmann::json> open_request(const httplib::Request& req, httplib::Response& res,
+                                             std::optional<ApiKeys::Slot>* slot);
   // A sequence of the pool, waiting in the bounded queue if needed.
   std::variant<std::unique_ptr<model::LanguageModel>, ApiError> admit(std::span<const model::TokenId> prompt);
   void handle_chat(const httplib::Request& req, httplib::Response& res);
