@@ -33,6 +33,10 @@ struct Isa {
     const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(w16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x))));
   }
+  // The two halves of madd_i8_i16, for tiles that reuse a widened weight vector across tokens.
+  static VI widen_i8(const std::int8_t* w) { return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w))); }
+  static VI load_i16(const std::int16_t* x) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)); }
+  static VI madd_i16(VI w16, VI x, VI acc) { return _mm256_add_epi32(acc, _mm256_madd_epi16(w16, x)); }
   static V to_float(VI v) { return _mm256_cvtepi32_ps(v); }
   static V max_abs(V m, V x) { return _mm256_max_ps(m, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)); }
   static float hmax(V v) {

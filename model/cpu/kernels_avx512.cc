@@ -32,6 +32,10 @@ struct Isa {
     const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
     return _mm512_add_epi32(acc, _mm512_madd_epi16(w16, _mm512_loadu_si512(x)));
   }
+  // The two halves of madd_i8_i16, for tiles that reuse a widened weight vector across tokens.
+  static VI widen_i8(const std::int8_t* w) { return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))); }
+  static VI load_i16(const std::int16_t* x) { return _mm512_loadu_si512(x); }
+  static VI madd_i16(VI w16, VI x, VI acc) { return _mm512_add_epi32(acc, _mm512_madd_epi16(w16, x)); }
   static V to_float(VI v) { return _mm512_cvtepi32_ps(v); }
   static V max_abs(V m, V x) { return _mm512_max_ps(m, _mm512_abs_ps(x)); }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
