@@ -161,6 +161,7 @@ int run_bench(int argc, char** argv) {
               r.bandwidth_method.c_str(), r.threads);
   std::printf("ratio            %.2f (goal >= 0.80)\n", r.ratio);
   std::printf("peak RSS         %.0f MiB\n", r.peak_rss_mib);
+  std::printf("huge pages       %.0f MiB (AnonHugePages)\n", r.huge_pages_mib);
   return 0;
 }
 

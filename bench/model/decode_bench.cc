@@ -12,12 +12,13 @@
 namespace alltools::bench {
 namespace {
 
-double vm_hwm_mib() {
-  std::ifstream in("/proc/self/status");
+// The value in kB of the line starting with `key` in a /proc file, in MiB (0 when absent).
+double proc_mib(const char* path, const std::string& key) {
+  std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      std::istringstream ss(line.substr(6));
+    if (line.rfind(key, 0) == 0) {
+      std::istringstream ss(line.substr(key.size()));
       double kb = 0;
       ss >> kb;
       return kb / 1024.0;
@@ -25,6 +26,8 @@ double vm_hwm_mib() {
   }
   return 0.0;
 }
+
+double vm_hwm_mib() { return proc_mib("/proc/self/status", "VmHWM:"); }
 
 }  // namespace
 
@@ -98,6 +101,7 @@ Result<DecodeBenchReport> run_decode_bench(const DecodeBenchOptions& options) {
   r.bytes_per_token = model->weight_bytes_per_token() + kv_per_position * mean_context;
   r.achieved_gb_s = static_cast<double>(r.bytes_per_token) * r.decode_tok_s / 1e9;
   r.peak_rss_mib = vm_hwm_mib();  // before the second probe's buffer
+  r.huge_pages_mib = proc_mib("/proc/self/smaps_rollup", "AnonHugePages:");
   if (gpu) {
     ALLTOOLS_ASSIGN_OR_RETURN(CudaDeviceReport after, cuda_device_report(0, 0));
     r.gpu_memory_used_gib = static_cast<double>(after.memory_used) / (1ull << 30);

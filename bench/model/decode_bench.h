@@ -43,6 +43,7 @@ struct DecodeBenchReport {
   std::string bandwidth_method;
   double ratio = 0.0;                  // achieved / read bandwidth
   double peak_rss_mib = 0.0;           // VmHWM
+  double huge_pages_mib = 0.0;         // AnonHugePages after decoding: weights the kernel put in 2 MiB pages
   // cuda only
   std::string gpu_name;
   double copy_bandwidth_gb_s = 0.0;    // device-to-device copy, bytes read + written
