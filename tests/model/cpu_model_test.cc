@@ -2,8 +2,9 @@
 // decode, appending a turn reuses the cache, rewind, stop ids, cancellation, context limits, seeded sampling.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <atomic>
+#include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "model/cpu/cpu_model.h"
@@ -61,6 +62,25 @@ TEST(CpuModel, BatchedPrefillEqualsTokenByToken) {
   }
   EXPECT_EQ(batched->position(), 300);
   EXPECT_EQ(stepped->position(), 300);
+}
+
+// Weights copied out of the mapping (the default) and zero-copy views into it (map_weights) give the same logits.
+TEST(CpuModel, CopiedAndMappedWeightsGiveTheSameLogits) {
+  for (const char* name : {"glm4-tiny-f32", "glm-tiny-bf16"}) {
+    CpuModelOptions mapped_options;
+    mapped_options.map_weights = true;
+    auto copied = open(name);
+    auto mapped = open(name, mapped_options);
+    ASSERT_TRUE(copied && mapped);
+    const auto ids = prompt(40);
+    ASSERT_TRUE(copied->append(ids).ok());
+    ASSERT_TRUE(mapped->append(ids).ok());
+    auto a = copied->last_logits();
+    auto b = mapped->last_logits();
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->size(), b->size());
+    EXPECT_EQ(std::memcmp(a->data(), b->data(), a->size() * sizeof(float)), 0) << name;
+  }
 }
 
 TEST(CpuModel, AppendingATurnReusesTheCacheAndRewindRestores) {
