@@ -21,6 +21,8 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 }
 
 
+constexpr int kMadvCollapse = 25;  // MADV_COLLAPSE (Linux 6.1), absent from older libc headers
+
 // Zeroed anonymous memory for `bytes`, starting on a 2 MiB boundary and advised for transparent huge pages.
 // Decode streams every matrix once per token; through 4 KiB pages the page walks cost a sizeable share of the
 // bandwidth (bench decode, GLM-4-9B shapes x 4 layers, bf16, 2 threads: 10.5 tok/s reading the checkpoint's
@@ -61,6 +63,9 @@ Result<std::shared_ptr<std::byte>> huge_page_copy(const std::byte* src, std::siz
       std::memcpy(dst.get() + off, src + off, std::min(kChunk, bytes - off));
     }
   });
+  // Faults under memory pressure may have fallen back to 4 KiB pages; ask for the collapse now (Linux >= 6.1;
+  // elsewhere the call fails and the copy stays as it is).
+  ::madvise(dst.get(), bytes / kChunk * kChunk, kMadvCollapse);
   constexpr std::uintptr_t kPage = 4096;
   const std::uintptr_t s0 = (reinterpret_cast<std::uintptr_t>(src) + kPage - 1) / kPage * kPage;
   const std::uintptr_t s1 = (reinterpret_cast<std::uintptr_t>(src) + bytes) / kPage * kPage;
