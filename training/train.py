@@ -47,8 +47,10 @@ def layer_forward(layer, cfg, x, cos, sin, rot, mask, past=None):
     rep = H // KV
     k = k.repeat_interleave(rep, dim=1)
     v = v.repeat_interleave(rep, dim=1)
-    att = (q @ k.transpose(-1, -2)) / math.sqrt(D)
-    att = att.masked_fill(mask, float("-inf"))
+    # scale q rather than the [B, H, S, P+S] scores, and mask the scores in place (bmm keeps its inputs, not its
+    # output, for backward): two passes less over the largest tensor of the step
+    att = (q * (1.0 / math.sqrt(D))) @ k.transpose(-1, -2)
+    att.masked_fill_(mask, float("-inf"))
     att = F.softmax(att.float(), dim=-1).to(q.dtype)
     y = (att @ v).transpose(1, 2).reshape(B, S, H * D)
     x = x + at.o_proj(y)
