@@ -205,7 +205,7 @@ int run_serve(int argc, char** argv) {
   auto tokenizer = load_shared_tokenizer(source->tokenizer);
   if (!tokenizer.ok()) return fail(tokenizer.error());
   // The chat endpoint and server-side runs render the GLM-4 template; a GLM-4.5 folder is refused, not misread.
-  auto format = choose_format(flags->endpoint.empty() ? flags->model_dir : flags->tokenizer, flags->format);
+  auto format = prompt_format(*flags);
   if (!format.ok()) return fail(format.error());
   if (*format != protocol::Format::kGlm4)
     return fail(make_error(ErrorCode::kUnsupported,

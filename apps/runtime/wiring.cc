@@ -225,6 +225,23 @@ Status add_tools(const AgentFlags& flags, const policies::Policy& p, const fs::p
   return ok_status();
 }
 
+Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag) {
+  std::optional<protocol::Format> from_flag;
+  if (!flag.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(protocol::Format f, protocol::parse_format(flag));
+    from_flag = f;
+  }
+  std::optional<protocol::Format> detected;
+  if (!named_folder.empty()) {
+    ALLTOOLS_ASSIGN_OR_RETURN(detected, protocol::format_from_folder(named_folder));
+  }
+  if (detected && from_flag && *detected != *from_flag)
+    return usage("the chat template in " + named_folder + " is the " +
+                 std::string(protocol::format_name(*detected)) + " format, but --format " + flag + " was given");
+  if (detected) return *detected;
+  return from_flag.value_or(protocol::Format::kGlm4);
+}
+
 }  // namespace
 
 Runtime::Runtime() = default;
@@ -389,21 +406,10 @@ Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std:
   return std::shared_ptr<const model::Tokenizer>(std::move(t).value());
 }
 
-Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag) {
-  std::optional<protocol::Format> from_flag;
-  if (!flag.empty()) {
-    ALLTOOLS_ASSIGN_OR_RETURN(protocol::Format f, protocol::parse_format(flag));
-    from_flag = f;
-  }
-  std::optional<protocol::Format> detected;
-  if (!named_folder.empty()) {
-    ALLTOOLS_ASSIGN_OR_RETURN(detected, protocol::format_from_folder(named_folder));
-  }
-  if (detected && from_flag && *detected != *from_flag)
-    return usage("the chat template in " + named_folder + " is the " +
-                 std::string(protocol::format_name(*detected)) + " format, but --format " + flag + " was given");
-  if (detected) return *detected;
-  return from_flag.value_or(protocol::Format::kGlm4);
+Result<protocol::Format> prompt_format(const AgentFlags& flags) {
+  // The folder the user named: the checkpoint, or for an endpoint the --tokenizer folder (else --model's, if any).
+  const std::string& named = flags.endpoint.empty() || flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer;
+  return choose_format(named, flags.format);
 }
 
 Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeParts parts, std::FILE* log) {
@@ -432,9 +438,7 @@ Result<std::unique_ptr<Runtime>> build_runtime(const AgentFlags& flags, RuntimeP
   if (parts.model) {
     ALLTOOLS_ASSIGN_OR_RETURN(const ModelSource source, model_source(flags));
     ALLTOOLS_ASSIGN_OR_RETURN(rt->tokenizer, load_shared_tokenizer(source.tokenizer));
-    // The folder the user named decides the format (the embedded model's is GLM-4).
-    const std::string& named = flags.endpoint.empty() || flags.tokenizer.empty() ? flags.model_dir : flags.tokenizer;
-    ALLTOOLS_ASSIGN_OR_RETURN(rt->format, choose_format(named, flags.format));
+    ALLTOOLS_ASSIGN_OR_RETURN(rt->format, prompt_format(flags));
     if (flags.endpoint.empty()) {
       const std::string& dir = source.model_dir;
       model::CpuModelOptions o;

@@ -108,9 +108,10 @@ struct ModelSource {
 Result<ModelSource> model_source(const AgentFlags& flags);
 Result<std::shared_ptr<const model::Tokenizer>> load_shared_tokenizer(const std::string& path);
 
-// The prompt format: the chat template of a folder the user named (--model / --tokenizer) decides; else
-// --format; else GLM-4. Errors: a named folder's template and a --format that disagree (no guess).
-Result<protocol::Format> choose_format(const std::string& named_folder, const std::string& flag);
+// The prompt format: the chat template of a folder the user named (--model, or --tokenizer with --endpoint)
+// decides; else --format; else GLM-4 (the embedded model's). Errors: a named folder's template and a --format that
+// disagree (no guess).
+Result<protocol::Format> prompt_format(const AgentFlags& flags);
 
 // Options of the remote backend for --endpoint (chat mode maps these tools to the OpenAI tools API; with the
 // GLM-4.5 format chat mode also needs the tokenizer to turn prompts back into messages).
