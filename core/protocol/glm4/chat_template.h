@@ -83,8 +83,21 @@ struct RenderDelta {
   std::vector<TokenId> append;
   friend bool operator==(const RenderDelta&, const RenderDelta&) = default;
 };
-// The delta that turns *cached into `full` (the longest common prefix is kept); *cached becomes `full`.
-RenderDelta replace_cached(std::vector<TokenId>* cached, std::vector<TokenId> full);
+// The token sequence a model's cache holds, as an incremental renderer tracks it (GLM-4 and GLM-4.5 share it).
+class CachedTokens {
+ public:
+  // The delta that turns ids() into `full` (the longest common prefix is kept); ids() becomes `full`.
+  RenderDelta replace(std::vector<TokenId> full);
+  // Tokens the model generated after the last replace() (generate() appends them, the stop token included).
+  void append(std::span<const TokenId> ids) { ids_.insert(ids_.end(), ids.begin(), ids.end()); }
+  // The model's cache was truncated to `length` tokens (length <= ids().size()).
+  void rewind(int length);
+  void clear() { ids_.clear(); }
+  const std::vector<TokenId>& ids() const { return ids_; }
+
+ private:
+  std::vector<TokenId> ids_;
+};
 
 // Incremental rendering for a local model: remembers the token sequence the model's cache holds (what it was
 // given plus what it generated) and, for the conversation as it now stands, returns only the difference.
@@ -106,7 +119,7 @@ class IncrementalRenderer {
   // Records that the model's cache was truncated to `length` tokens (length <= cached().size()).
   void rewind(int length);
 
-  const std::vector<TokenId>& cached() const { return cached_; }
+  const std::vector<TokenId>& cached() const { return cached_.ids(); }
   void reset();
 
  private:
@@ -115,7 +128,7 @@ class IncrementalRenderer {
     std::vector<TokenId> ids;
   };
   const ChatTemplate* template_;
-  std::vector<TokenId> cached_;
+  CachedTokens cached_;
   std::string tools_key_;
   std::vector<TokenId> tools_ids_;
   std::vector<MessageIds> message_cache_;

@@ -30,27 +30,27 @@ RenderDelta IncrementalRenderer::update(std::span<const tools::ToolSpec> tools, 
     const auto prompt = template_->generation_prompt();
     full.insert(full.end(), prompt.begin(), prompt.end());
   }
-  return replace_cached(&cached_, std::move(full));
+  return cached_.replace(std::move(full));
 }
 
-RenderDelta replace_cached(std::vector<TokenId>* cached, std::vector<TokenId> full) {
+RenderDelta CachedTokens::replace(std::vector<TokenId> full) {
   std::size_t keep = 0;
-  while (keep < full.size() && keep < cached->size() && full[keep] == (*cached)[keep]) ++keep;
+  while (keep < full.size() && keep < ids_.size() && full[keep] == ids_[keep]) ++keep;
   RenderDelta delta;
   delta.keep = static_cast<int>(keep);
   delta.append.assign(full.begin() + static_cast<std::ptrdiff_t>(keep), full.end());
-  *cached = std::move(full);
+  ids_ = std::move(full);
   return delta;
 }
 
-void IncrementalRenderer::append_generated(std::span<const TokenId> ids) {
-  cached_.insert(cached_.end(), ids.begin(), ids.end());
+void CachedTokens::rewind(int length) {
+  ALLTOOLS_CHECK(length >= 0 && static_cast<std::size_t>(length) <= ids_.size());
+  ids_.resize(static_cast<std::size_t>(length));
 }
 
-void IncrementalRenderer::rewind(int length) {
-  ALLTOOLS_CHECK(length >= 0 && static_cast<std::size_t>(length) <= cached_.size());
-  cached_.resize(static_cast<std::size_t>(length));
-}
+void IncrementalRenderer::append_generated(std::span<const TokenId> ids) { cached_.append(ids); }
+
+void IncrementalRenderer::rewind(int length) { cached_.rewind(length); }
 
 void IncrementalRenderer::reset() {
   cached_.clear();

@@ -225,17 +225,12 @@ glm4::RenderDelta IncrementalRenderer::update(std::span<const tools::ToolSpec> t
     full.insert(full.end(), encoded.back().ids.begin(), encoded.back().ids.end());
   }
   pieces_ = std::move(encoded);
-  return glm4::replace_cached(&cached_, std::move(full));
+  return cached_.replace(std::move(full));
 }
 
-void IncrementalRenderer::append_generated(std::span<const TokenId> ids) {
-  cached_.insert(cached_.end(), ids.begin(), ids.end());
-}
+void IncrementalRenderer::append_generated(std::span<const TokenId> ids) { cached_.append(ids); }
 
-void IncrementalRenderer::rewind(int length) {
-  ALLTOOLS_CHECK(length >= 0 && static_cast<std::size_t>(length) <= cached_.size());
-  cached_.resize(static_cast<std::size_t>(length));
-}
+void IncrementalRenderer::rewind(int length) { cached_.rewind(length); }
 
 void IncrementalRenderer::reset() {
   cached_.clear();

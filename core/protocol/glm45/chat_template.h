@@ -89,7 +89,7 @@ class IncrementalRenderer {
                            bool add_generation_prompt);
   void append_generated(std::span<const TokenId> ids);
   void rewind(int length);
-  const std::vector<TokenId>& cached() const { return cached_; }
+  const std::vector<TokenId>& cached() const { return cached_.ids(); }
   void reset();
 
  private:
@@ -98,7 +98,7 @@ class IncrementalRenderer {
     std::vector<TokenId> ids;
   };
   const ChatTemplate* template_;
-  std::vector<TokenId> cached_;
+  glm4::CachedTokens cached_;
   std::vector<EncodedPiece> pieces_;
 };
 
